@@ -1,0 +1,120 @@
+import type {
+  ActivityRecord,
+  IntegrationConfig,
+  MetricRecord,
+  RejectRecord,
+  RunRecord,
+  SectionConfig,
+} from '../core/types.js';
+
+/** An integration as stored. The password is never returned; `hasPassword` says whether one is kept. */
+export interface StoredIntegration extends Omit<IntegrationConfig, 'mysql'> {
+  id: number;
+  mysql: Omit<IntegrationConfig['mysql'], 'password'>;
+  hasPassword: boolean;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface StoredSection extends SectionConfig {
+  id: number;
+  integrationId: number;
+  integration: string;
+  /** The last key landed, as MySQL prints it; null before the first batch. */
+  cursor: string | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface ApplyResult {
+  integration: { name: string; action: 'created' | 'updated' | 'unchanged' };
+  sections: { name: string; action: 'created' | 'updated' | 'unchanged' | 'deleted' | 'kept'; cursorReset: boolean }[];
+}
+
+/** Records, rejects and the new cursor of one batch: committed in ONE transaction. */
+export interface CommitBatch {
+  sectionId: number;
+  runId: number;
+  dataType: 'activities' | 'metrics';
+  records: ActivityRecord[] | MetricRecord[];
+  rejects: RejectRecord[];
+  /** The cursor after this batch; `undefined` leaves it where it is (a partial tie group). */
+  cursor: string | undefined;
+  /** Rows read from MySQL for this batch (added to the run's counter). */
+  rowsRead: number;
+  keyFrom: string | null;
+  keyTo: string | null;
+}
+
+export interface CommitResult {
+  /** Records newly landed (rows landed before, e.g. re-read by a lookback, are not counted). */
+  landed: number;
+  /** Rejects newly kept. */
+  rejected: number;
+}
+
+export interface SectionStats {
+  integration: string;
+  name: string;
+  dataType: 'activities' | 'metrics';
+  direction: 'receive' | 'off';
+  cursor: string | null;
+  landed: number;
+  rejected: number;
+  lastRun: RunRecord | null;
+}
+
+export interface RejectRow extends RejectRecord {
+  id: number;
+  sectionId: number;
+  runId: number;
+  createdAt: string;
+}
+
+/** Holder of a section's run lock: one run per section at a time, across processes. */
+export interface LockOwner {
+  /** Unique per process, e.g. `host:pid:random`. */
+  id: string;
+  host: string;
+  pid: number;
+}
+
+/**
+ * The service's own database. One interface for SQLite (embedded default) and, later, PostgreSQL.
+ * Methods are async so a store can live across a network or in a worker thread.
+ */
+export interface Store {
+  /** Saves an integration and its sections in one transaction; `prune` deletes sections not listed. */
+  applyConfig(
+    integration: IntegrationConfig,
+    sections: SectionConfig[],
+    options?: { prune?: boolean },
+  ): Promise<ApplyResult>;
+  listIntegrations(): Promise<StoredIntegration[]>;
+  getIntegration(name: string): Promise<StoredIntegration | undefined>;
+  /** The decrypted literal password, when one was stored. */
+  getIntegrationPassword(name: string): Promise<string | undefined>;
+  listSections(integration?: string): Promise<StoredSection[]>;
+  getSection(id: number): Promise<StoredSection | undefined>;
+
+  /** Moves a section's cursor (reset); null starts over. */
+  setCursor(sectionId: number, cursor: string | null): Promise<void>;
+
+  /** Takes the section's run lock, or returns false when another live process holds it. */
+  acquireLock(sectionId: number, owner: LockOwner, ttlMs: number): Promise<boolean>;
+  releaseLock(sectionId: number, owner: LockOwner): Promise<void>;
+
+  startRun(sectionId: number, trigger: string): Promise<RunRecord>;
+  finishRun(
+    runId: number,
+    outcome: { status: 'succeeded' | 'failed'; error?: string; errorCode?: string },
+  ): Promise<RunRecord>;
+  listRuns(filter: { sectionId?: number; limit?: number }): Promise<RunRecord[]>;
+
+  /** Lands a batch: records, rejects, run counters and cursor in one transaction. */
+  commitBatch(batch: CommitBatch): Promise<CommitResult>;
+
+  listRejects(filter: { sectionId: number; runId?: number; limit?: number }): Promise<RejectRow[]>;
+  stats(): Promise<SectionStats[]>;
+  close(): Promise<void>;
+}
