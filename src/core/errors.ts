@@ -14,21 +14,92 @@ interface ErrorSpec {
 }
 
 export const ERROR_CATALOGUE = {
-  CONFIG_INVALID: { status: 400, retry: 'permanent', description: 'The YAML or an API body does not match the config schema.' },
-  SECTION_INVALID: { status: 400, retry: 'permanent', description: 'A section does not fit the live MySQL schema (table, key or mapped column).' },
-  NOT_FOUND: { status: 404, retry: 'permanent', description: 'A named integration, section or run does not exist.' },
-  MYSQL_UNREACHABLE: { status: 502, retry: 'transient', description: 'MySQL could not be reached (refused, timed out, host unknown, connection lost).' },
-  MYSQL_ACCESS_DENIED: { status: 502, retry: 'permanent', description: 'MySQL refused the user name or password.' },
-  MYSQL_UNKNOWN_DATABASE: { status: 502, retry: 'permanent', description: 'The database named in the integration does not exist.' },
-  MYSQL_TLS: { status: 502, retry: 'permanent', description: 'The TLS handshake failed or the server requires TLS.' },
-  MYSQL_TABLE_MISSING: { status: 502, retry: 'permanent', description: 'The section\'s table or a mapped column no longer exists.' },
-  MYSQL_QUERY_FAILED: { status: 502, retry: 'permanent', description: 'MySQL rejected a query (the message is MySQL\'s own).' },
-  MYSQL_TIMEOUT: { status: 504, retry: 'transient', description: 'A MySQL query ran past its time limit.' },
-  SECTION_LOCKED: { status: 409, retry: 'transient', description: 'Another process is running this section now.' },
-  STORE_FAILED: { status: 500, retry: 'transient', description: 'The Sluice store could not commit (disk full, database locked).' },
-  PASSWORD_MISSING: { status: 400, retry: 'permanent', description: 'The password environment variable named by passwordEnv is not set.' },
-  SECRET_KEY_INVALID: { status: 500, retry: 'permanent', description: 'SLUICE_SECRET_KEY or the key file cannot decrypt the stored secrets.' },
-  KEY_INVALID: { status: 400, retry: 'permanent', description: 'A cursor value given to reset does not fit the key column.' },
+  CONFIG_INVALID: {
+    status: 400,
+    retry: 'permanent',
+    description: 'The YAML or an API body does not match the config schema.',
+  },
+  SECTION_INVALID: {
+    status: 400,
+    retry: 'permanent',
+    description: 'A section does not fit the live MySQL schema (table, key or mapped column).',
+  },
+  NOT_FOUND: {
+    status: 404,
+    retry: 'permanent',
+    description: 'A named integration, section or run does not exist.',
+  },
+  MYSQL_UNREACHABLE: {
+    status: 502,
+    retry: 'transient',
+    description: 'MySQL could not be reached (refused, timed out, host unknown, connection lost).',
+  },
+  MYSQL_ACCESS_DENIED: {
+    status: 502,
+    retry: 'permanent',
+    description: 'MySQL refused the user name or password.',
+  },
+  MYSQL_UNKNOWN_DATABASE: {
+    status: 502,
+    retry: 'permanent',
+    description: 'The database named in the integration does not exist.',
+  },
+  MYSQL_TLS: {
+    status: 502,
+    retry: 'permanent',
+    description: 'The TLS handshake failed or the server requires TLS.',
+  },
+  MYSQL_TABLE_MISSING: {
+    status: 502,
+    retry: 'permanent',
+    description: "The section's table or a mapped column no longer exists.",
+  },
+  MYSQL_QUERY_FAILED: {
+    status: 502,
+    retry: 'permanent',
+    description: "MySQL rejected a query (the message is MySQL's own).",
+  },
+  MYSQL_TIMEOUT: {
+    status: 504,
+    retry: 'transient',
+    description: 'A MySQL query ran past its time limit.',
+  },
+  SECTION_LOCKED: {
+    status: 409,
+    retry: 'transient',
+    description: 'Another process is running this section now.',
+  },
+  STORE_FAILED: {
+    status: 500,
+    retry: 'transient',
+    description: 'The Sluice store could not commit (disk full, database locked).',
+  },
+  PASSWORD_MISSING: {
+    status: 400,
+    retry: 'permanent',
+    description: 'The password environment variable named by passwordEnv is not set.',
+  },
+  SECRET_KEY_INVALID: {
+    status: 500,
+    retry: 'permanent',
+    description: 'SLUICE_SECRET_KEY or the key file cannot decrypt the stored secrets.',
+  },
+  INTERRUPTED: {
+    status: 500,
+    retry: 'transient',
+    description:
+      'The process running a section stopped mid-run (killed, crashed); the next run resumes from the last landed batch.',
+  },
+  INTERNAL: {
+    status: 500,
+    retry: 'permanent',
+    description: 'A bug in Sluice: the message and stack are in the log; please report it.',
+  },
+  KEY_INVALID: {
+    status: 400,
+    retry: 'permanent',
+    description: 'A cursor value given to reset does not fit the key column.',
+  },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERROR_CATALOGUE;
@@ -38,7 +109,12 @@ export class SluiceError extends Error {
   readonly code: ErrorCode;
   readonly details: Record<string, unknown> | undefined;
 
-  constructor(code: ErrorCode, message: string, details?: Record<string, unknown>, options?: { cause?: unknown }) {
+  constructor(
+    code: ErrorCode,
+    message: string,
+    details?: Record<string, unknown>,
+    options?: { cause?: unknown },
+  ) {
     super(message, options);
     this.name = 'SluiceError';
     this.code = code;

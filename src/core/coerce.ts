@@ -1,0 +1,149 @@
+/**
+ * Coercion of MySQL values (as mysql2 delivers them with dateStrings and bigNumberStrings) into
+ * record fields. Each function returns the value or a failure code; none throws, because a bad
+ * value is a reject, not an error.
+ */
+
+export type Coerced<T> =
+  | { ok: true; value: T }
+  | {
+      ok: false;
+      code: 'not_a_number' | 'not_finite' | 'bad_date' | 'too_long' | 'bad_type';
+      reason: string;
+    };
+
+const DATE_ONLY = /^(\d{4})-(\d{2})-(\d{2})$/;
+const MYSQL_DATETIME = /^(\d{4})-(\d{2})-(\d{2})[ T](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?$/;
+const NUMERIC = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
+/** Epoch values below this are seconds, above it milliseconds (1e11 s is the year 5138). */
+const EPOCH_MS_THRESHOLD = 1e11;
+
+const DAYS_IN_MONTH = [31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
+function validYmd(y: number, m: number, d: number): boolean {
+  if (y < 1 || m < 1 || m > 12 || d < 1) return false;
+  if (d > (DAYS_IN_MONTH[m - 1] ?? 0)) return false;
+  if (m === 2 && d === 29) return (y % 4 === 0 && y % 100 !== 0) || y % 400 === 0;
+  return true;
+}
+
+/**
+ * Any date a source row can hold, as UTC ISO-8601 (`2024-05-01T12:00:00.000Z`): DATE and
+ * DATETIME/TIMESTAMP strings (the session is UTC, so they are UTC already), ISO strings with or
+ * without an offset (none means UTC), epoch seconds or milliseconds as numbers or digit strings.
+ * MySQL strings are rewritten without a Date round trip: this runs once per row.
+ */
+export function toIsoDate(value: unknown): Coerced<string> {
+  if (typeof value === 'string') {
+    const s = value.trim();
+    let m = MYSQL_DATETIME.exec(s);
+    if (m) {
+      const y = Number(m[1]);
+      const mo = Number(m[2]);
+      const d = Number(m[3]);
+      if (!validYmd(y, mo, d) || Number(m[4]) > 23 || Number(m[5]) > 59 || Number(m[6]) > 59) {
+        return badDate(value);
+      }
+      const ms = (m[7] ?? '').padEnd(3, '0').slice(0, 3);
+      return { ok: true, value: `${m[1]}-${m[2]}-${m[3]}T${m[4]}:${m[5]}:${m[6]}.${ms}Z` };
+    }
+    m = DATE_ONLY.exec(s);
+    if (m) {
+      if (!validYmd(Number(m[1]), Number(m[2]), Number(m[3]))) return badDate(value);
+      return { ok: true, value: `${s}T00:00:00.000Z` };
+    }
+    if (NUMERIC.test(s)) return fromEpoch(Number(s), value);
+    // ISO 8601 with T and an offset or Z; strings without offset are taken as UTC.
+    const iso = /^(\d{4})-(\d{2})-(\d{2})T\d{2}:\d{2}/.exec(s);
+    // Date.parse rolls an impossible day over (2024-02-30 -> 2024-03-01): check the calendar first.
+    if (iso && validYmd(Number(iso[1]), Number(iso[2]), Number(iso[3]))) {
+      const withZone = /(Z|[+-]\d{2}:?\d{2})$/i.test(s) ? s : `${s}Z`;
+      const t = Date.parse(withZone);
+      if (Number.isFinite(t)) return { ok: true, value: new Date(t).toISOString() };
+    }
+    return badDate(value);
+  }
+  if (typeof value === 'number') return fromEpoch(value, value);
+  if (typeof value === 'bigint') return fromEpoch(Number(value), value);
+  if (value instanceof Date) {
+    return Number.isFinite(value.getTime())
+      ? { ok: true, value: value.toISOString() }
+      : badDate(value);
+  }
+  return badDate(value);
+}
+
+function fromEpoch(n: number, input: unknown): Coerced<string> {
+  if (!Number.isFinite(n)) return badDate(input);
+  const ms = Math.abs(n) < EPOCH_MS_THRESHOLD ? n * 1000 : n;
+  const d = new Date(ms);
+  if (!Number.isFinite(d.getTime())) return badDate(input);
+  return { ok: true, value: d.toISOString() };
+}
+
+function badDate(input: unknown): Coerced<never> {
+  return { ok: false, code: 'bad_date', reason: `${describe(input)} is not a date` };
+}
+
+/** A finite number from a number, a numeric string (DECIMAL arrives as one) or a bigint. */
+export function toFiniteNumber(value: unknown): Coerced<number> {
+  let n: number;
+  if (typeof value === 'number') n = value;
+  else if (typeof value === 'string') {
+    const s = value.trim();
+    if (!NUMERIC.test(s))
+      return { ok: false, code: 'not_a_number', reason: `${describe(value)} is not a number` };
+    n = Number(s);
+  } else if (typeof value === 'bigint') n = Number(value);
+  else return { ok: false, code: 'not_a_number', reason: `${describe(value)} is not a number` };
+  if (!Number.isFinite(n))
+    return { ok: false, code: 'not_finite', reason: `${describe(value)} is not a finite number` };
+  return { ok: true, value: n };
+}
+
+/**
+ * Text for a string field: strings as they are, numbers printed, Buffers as UTF-8, JSON values
+ * serialised. Length counts characters (an emoji is one); longer than `max` is a reject.
+ */
+export function toText(value: unknown, max: number): Coerced<string> {
+  let s: string;
+  if (typeof value === 'string') s = value;
+  else if (typeof value === 'number' || typeof value === 'bigint') s = String(value);
+  else if (Buffer.isBuffer(value)) s = value.toString('utf8');
+  else if (typeof value === 'object' && value !== null) s = JSON.stringify(value);
+  else if (typeof value === 'boolean') s = String(value);
+  else return { ok: false, code: 'bad_type', reason: `${describe(value)} cannot be text` };
+  // UTF-16 length over-counts astral characters only, so count code points just when close.
+  if (s.length > max && [...s].length > max) {
+    return {
+      ok: false,
+      code: 'too_long',
+      reason: `is ${[...s].length} characters, longer than ${max}`,
+    };
+  }
+  return { ok: true, value: s };
+}
+
+/** A short printable form of an input for messages and reject records. */
+export function describe(value: unknown): string {
+  if (value === null || value === undefined) return 'NULL';
+  if (typeof value === 'string')
+    return JSON.stringify(value.length > 60 ? `${value.slice(0, 57)}...` : value);
+  if (Buffer.isBuffer(value)) return `0x${value.subarray(0, 30).toString('hex')}`;
+  if (typeof value === 'object') return JSON.stringify(value).slice(0, 60);
+  return String(value);
+}
+
+/** The input as kept on a reject: text, at most 200 characters. */
+export function rejectInput(value: unknown): string | undefined {
+  if (value === null || value === undefined) return undefined;
+  const s =
+    typeof value === 'string'
+      ? value
+      : Buffer.isBuffer(value)
+        ? value.toString('utf8')
+        : typeof value === 'object'
+          ? JSON.stringify(value)
+          : String(value);
+  return s.length > 200 ? s.slice(0, 200) : s;
+}

@@ -1,0 +1,275 @@
+import { z } from 'zod';
+import type { ConfigIssue, Model, SectionConfig, SluiceConfig } from './types.js';
+import { DATA_TYPES, DIRECTIONS, MODELS } from './types.js';
+import { parseSchedule } from './schedule.js';
+
+/** Targets a section may map, per data type, and which of them are mandatory. */
+export const ACTIVITY_TARGETS = [
+  'email',
+  'externalId',
+  'name',
+  'companyExternalId',
+  'action',
+  'weight',
+  'date',
+] as const;
+export const METRIC_TARGETS = ['dimensionId', 'value', 'externalId', 'date'] as const;
+
+/** Default rows per batch (one keyset query, one commit). */
+export const DEFAULT_BATCH_SIZE = 10_000;
+/** Largest batch accepted: bounds memory per batch. */
+export const MAX_BATCH_SIZE = 100_000;
+export const DEFAULT_SCHEDULE = 'every 1h';
+
+const MODEL_ALIASES: Record<string, Model> = Object.fromEntries([
+  ...MODELS.map((m) => [m.toLowerCase(), m] as const),
+  ['enduser', 'Enduser'] as const,
+]);
+
+/** Parses `Company`, `EndUser`, `enduser`, ... into the canonical model name. */
+export function parseModel(input: string): Model | undefined {
+  return MODEL_ALIASES[input.trim().toLowerCase()];
+}
+
+const nameSchema = z
+  .string()
+  .min(1, 'must not be empty')
+  .max(64, 'must be at most 64 characters')
+  .regex(/^[A-Za-z0-9][A-Za-z0-9 ._-]*$/, 'use letters, digits, space, dot, dash or underscore');
+
+const identifierSchema = z
+  .string()
+  .min(1, 'must not be empty')
+  .max(64, 'MySQL identifiers are at most 64 characters')
+  .refine((s) => !s.includes('\0'), 'must not contain NUL');
+
+const sslSchema = z.union([
+  z.literal('required').transform(() => ({ mode: 'required' as const })),
+  z
+    .object({
+      mode: z.enum(['required', 'verify-ca']),
+      ca: z.string().min(1).optional(),
+    })
+    .strict()
+    .refine((s) => s.mode !== 'verify-ca' || s.ca !== undefined, {
+      message: 'verify-ca needs `ca`: the path of a PEM file with the CA certificate',
+      path: ['ca'],
+    }),
+]);
+
+const mysqlSchema = z
+  .object({
+    host: z.string().min(1, 'must not be empty'),
+    port: z.number().int().min(1).max(65535).default(3306),
+    user: z.string().min(1, 'must not be empty'),
+    password: z.string().optional(),
+    passwordEnv: z
+      .string()
+      .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name')
+      .optional(),
+    database: identifierSchema,
+    ssl: sslSchema.optional(),
+  })
+  .strict()
+  .refine((m) => !(m.password !== undefined && m.passwordEnv !== undefined), {
+    message: 'give either password or passwordEnv, not both',
+    path: ['password'],
+  });
+
+const sectionSchema = z
+  .object({
+    name: nameSchema,
+    dataType: z.enum(DATA_TYPES),
+    direction: z.enum(DIRECTIONS).default('receive'),
+    table: identifierSchema,
+    key: identifierSchema,
+    batchSize: z.number().int().min(1).max(MAX_BATCH_SIZE).default(DEFAULT_BATCH_SIZE),
+    schedule: z
+      .string()
+      .default(DEFAULT_SCHEDULE)
+      .superRefine((s, ctx) => {
+        const parsed = parseSchedule(s);
+        if (!parsed.ok) ctx.addIssue({ code: 'custom', message: parsed.error });
+      }),
+    model: z
+      .string()
+      .optional()
+      .transform((m, ctx) => {
+        if (m === undefined) return undefined;
+        const model = parseModel(m);
+        if (!model) {
+          ctx.addIssue({ code: 'custom', message: `must be one of ${MODELS.join(', ')}` });
+          return z.NEVER;
+        }
+        return model;
+      }),
+    mapping: z.record(z.string(), identifierSchema),
+    info: z.array(identifierSchema).default([]),
+    lookback: z.union([z.string(), z.number()]).transform(String).optional(),
+  })
+  .strict();
+
+const configSchema = z
+  .object({
+    integration: z
+      .object({ name: nameSchema, mysql: mysqlSchema, enabled: z.boolean().default(true) })
+      .strict(),
+    sections: z.array(sectionSchema).default([]),
+  })
+  .strict();
+
+export type ConfigResult =
+  { ok: true; config: SluiceConfig } | { ok: false; issues: ConfigIssue[] };
+
+/**
+ * Validates a parsed YAML/JSON document against the config schema, then the rules that need
+ * more than one field: known and mandatory mapping targets per data type, unique section names.
+ * Every issue names the section and the field at fault.
+ */
+export function parseConfig(input: unknown): ConfigResult {
+  const parsed = configSchema.safeParse(input);
+  if (!parsed.success) {
+    return { ok: false, issues: parsed.error.issues.map((i) => zodIssue(input, i)) };
+  }
+  const { integration, sections: rawSections } = parsed.data;
+  const sections: SectionConfig[] = rawSections.map((s) => {
+    const section: SectionConfig = {
+      name: s.name,
+      dataType: s.dataType,
+      direction: s.direction,
+      table: s.table,
+      key: s.key,
+      batchSize: s.batchSize,
+      schedule: s.schedule,
+      mapping: s.mapping,
+      info: s.info,
+    };
+    if (s.dataType === 'metrics') section.model = s.model ?? 'Company';
+    else if (s.model !== undefined) section.model = s.model;
+    if (s.lookback !== undefined) section.lookback = s.lookback;
+    return section;
+  });
+  const issues = sections.flatMap((s) => checkSectionShape(s));
+  const seen = new Set<string>();
+  for (const s of sections) {
+    if (seen.has(s.name)) {
+      issues.push({
+        code: 'duplicate_section',
+        section: s.name,
+        field: 'name',
+        message: `section "${s.name}": name is used by another section of this integration`,
+      });
+    }
+    seen.add(s.name);
+  }
+  if (issues.length > 0) return { ok: false, issues };
+  const mysql: SluiceConfig['integration']['mysql'] = {
+    host: integration.mysql.host,
+    port: integration.mysql.port,
+    user: integration.mysql.user,
+    database: integration.mysql.database,
+  };
+  if (integration.mysql.password !== undefined) mysql.password = integration.mysql.password;
+  if (integration.mysql.passwordEnv !== undefined)
+    mysql.passwordEnv = integration.mysql.passwordEnv;
+  if (integration.mysql.ssl !== undefined) mysql.ssl = integration.mysql.ssl;
+  return {
+    ok: true,
+    config: {
+      integration: { name: integration.name, enabled: integration.enabled, mysql },
+      sections,
+    },
+  };
+}
+
+/** Rules of one section that need no database: targets known for the data type, mandatory ones mapped. */
+export function checkSectionShape(s: SectionConfig): ConfigIssue[] {
+  const issues: ConfigIssue[] = [];
+  const at = `section "${s.name}"`;
+  const targets: readonly string[] =
+    s.dataType === 'activities' ? ACTIVITY_TARGETS : METRIC_TARGETS;
+  for (const [target, column] of Object.entries(s.mapping)) {
+    if (!targets.includes(target)) {
+      issues.push({
+        code: 'unknown_target',
+        section: s.name,
+        field: `mapping.${target}`,
+        column,
+        message: `${at}: mapping target "${target}" is not a ${s.dataType} field (known: ${targets.join(', ')})`,
+      });
+    }
+  }
+  if (s.dataType === 'activities') {
+    if (s.mapping.email === undefined && s.mapping.externalId === undefined) {
+      issues.push({
+        code: 'missing_target',
+        section: s.name,
+        field: 'mapping',
+        message: `${at}: activities need "email" or "externalId" mapped to a column`,
+      });
+    }
+    if (s.model !== undefined) {
+      issues.push({
+        code: 'model_not_allowed',
+        section: s.name,
+        field: 'model',
+        message: `${at}: model applies to metrics only (activities always land on endusers)`,
+      });
+    }
+  } else {
+    for (const target of ['dimensionId', 'value', 'externalId']) {
+      if (s.mapping[target] === undefined) {
+        issues.push({
+          code: 'missing_target',
+          section: s.name,
+          field: `mapping.${target}`,
+          message: `${at}: metrics need "${target}" mapped to a column`,
+        });
+      }
+    }
+    if (s.info.length > 0) {
+      issues.push({
+        code: 'info_not_allowed',
+        section: s.name,
+        field: 'info',
+        message: `${at}: info columns apply to activities only`,
+      });
+    }
+  }
+  return issues;
+}
+
+function zodIssue(input: unknown, issue: z.core.$ZodIssue): ConfigIssue {
+  const path = issue.path.map(String);
+  let section: string | undefined;
+  let field = path.join('.') || '(root)';
+  if (path[0] === 'sections' && path[1] !== undefined) {
+    const raw = (input as { sections?: unknown[] } | null)?.sections?.[Number(path[1])];
+    const rawName = (raw as { name?: unknown } | undefined)?.name;
+    section = typeof rawName === 'string' ? rawName : `#${Number(path[1]) + 1}`;
+    field = path.slice(2).join('.') || '(section)';
+  }
+  let message = issue.message;
+  if (issue.code === 'unrecognized_keys') message = `unknown field(s): ${issue.keys.join(', ')}`;
+  // zod leaves `issue.input` unset unless asked to report inputs, so look at the document itself:
+  // only a field that is really absent "is required"; a wrong value keeps zod's message.
+  if (issue.code === 'invalid_type' && valueAt(input, issue.path) === undefined) {
+    message = 'is required';
+  }
+  const where = section !== undefined ? `section "${section}": ${field}` : field;
+  return {
+    code: 'config_invalid',
+    ...(section !== undefined ? { section } : {}),
+    field,
+    message: `${where}: ${message}`,
+  };
+}
+
+function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
+  let value = input;
+  for (const key of path) {
+    if (value === null || typeof value !== 'object') return undefined;
+    value = (value as Record<PropertyKey, unknown>)[key];
+  }
+  return value;
+}
