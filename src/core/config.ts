@@ -118,8 +118,13 @@ const configSchema = z
   })
   .strict();
 
+/**
+ * `config` is present whenever the document has the right shape, even with issues, so a caller
+ * can go on to check it against the live schema and report every problem at once.
+ */
 export type ConfigResult =
-  { ok: true; config: SluiceConfig } | { ok: false; issues: ConfigIssue[] };
+  | { ok: true; config: SluiceConfig }
+  | { ok: false; issues: ConfigIssue[]; config?: SluiceConfig };
 
 /**
  * Validates a parsed YAML/JSON document against the config schema, then the rules that need
@@ -162,7 +167,6 @@ export function parseConfig(input: unknown): ConfigResult {
     }
     seen.add(s.name);
   }
-  if (issues.length > 0) return { ok: false, issues };
   const mysql: SluiceConfig['integration']['mysql'] = {
     host: integration.mysql.host,
     port: integration.mysql.port,
@@ -173,13 +177,11 @@ export function parseConfig(input: unknown): ConfigResult {
   if (integration.mysql.passwordEnv !== undefined)
     mysql.passwordEnv = integration.mysql.passwordEnv;
   if (integration.mysql.ssl !== undefined) mysql.ssl = integration.mysql.ssl;
-  return {
-    ok: true,
-    config: {
-      integration: { name: integration.name, enabled: integration.enabled, mysql },
-      sections,
-    },
+  const config: SluiceConfig = {
+    integration: { name: integration.name, enabled: integration.enabled, mysql },
+    sections,
   };
+  return issues.length > 0 ? { ok: false, issues, config } : { ok: true, config };
 }
 
 /** Rules of one section that need no database: targets known for the data type, mandatory ones mapped. */
