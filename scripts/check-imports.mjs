@@ -37,7 +37,9 @@ for (const file of files(root)) {
     const from = relative(root, file).split('/')[0];
     const to = relative(root, target).split('/')[0];
     if (from !== to && !(allowed[from] ?? []).includes(to)) {
-      problems.push(`layering: src/${relative(root, file)} imports ${to}/ (allowed for ${from}/: ${(allowed[from] ?? []).join(', ') || 'nothing'})`);
+      problems.push(
+        `layering: src/${relative(root, file)} imports ${to}/ (allowed for ${from}/: ${(allowed[from] ?? []).join(', ') || 'nothing'})`,
+      );
     }
   }
   graph.set(file, deps);
@@ -51,7 +53,10 @@ function visit(node) {
   for (const dep of graph.get(node) ?? []) {
     if (!graph.has(dep)) continue;
     if (state.get(dep) === 'open') {
-      const cycle = stack.slice(stack.indexOf(dep)).concat(dep).map((f) => relative(root, f));
+      const cycle = stack
+        .slice(stack.indexOf(dep))
+        .concat(dep)
+        .map((f) => relative(root, f));
       problems.push(`cycle: ${cycle.join(' -> ')}`);
     } else if (!state.has(dep)) visit(dep);
   }

@@ -27,24 +27,48 @@ for (let start = 0; start < rows; start += 5000) {
   for (let i = start; i < Math.min(rows, start + 5000); i++) {
     const u = i % 997;
     const email = i % 1000 === 999 ? null : `user${u}@example.com`; // a few rows without email keep their externalId
-    batch.push([email, `u-${u}`, `acme-${u % 37}`, actions[i % actions.length], i % 10 === 0 ? null : 1 + (i % 3),
-      new Date(Date.UTC(2026, 0, 1) + i * 60_000).toISOString().slice(0, 23).replace('T', ' '), `User ${u}`, u % 2 ? 'pro' : 'free', browsers[i % 3]]);
+    batch.push([
+      email,
+      `u-${u}`,
+      `acme-${u % 37}`,
+      actions[i % actions.length],
+      i % 10 === 0 ? null : 1 + (i % 3),
+      new Date(Date.UTC(2026, 0, 1) + i * 60_000).toISOString().slice(0, 23).replace('T', ' '),
+      `User ${u}`,
+      u % 2 ? 'pro' : 'free',
+      browsers[i % 3],
+    ]);
   }
-  await conn.query('INSERT INTO sluice_demo.events (user_email, user_id, account_id, event_name, qty, created_at, full_name, plan, browser) VALUES ?', [batch]);
+  await conn.query(
+    'INSERT INTO sluice_demo.events (user_email, user_id, account_id, event_name, qty, created_at, full_name, plan, browser) VALUES ?',
+    [batch],
+  );
 }
 const points = [];
 for (let d = 0; d < 60; d++) {
   for (let c = 0; c < 37; c++) {
-    points.push(['seats', 5 + ((c * 7 + d) % 40), `acme-${c}`, new Date(Date.UTC(2026, 0, 1 + d)).toISOString().slice(0, 10)]);
+    points.push([
+      'seats',
+      5 + ((c * 7 + d) % 40),
+      `acme-${c}`,
+      new Date(Date.UTC(2026, 0, 1 + d)).toISOString().slice(0, 10),
+    ]);
   }
 }
-await conn.query('INSERT INTO sluice_demo.daily_usage (metric, amount, company_id, day) VALUES ?', [points]);
+await conn.query('INSERT INTO sluice_demo.daily_usage (metric, amount, company_id, day) VALUES ?', [
+  points,
+]);
 await conn.end();
-console.log(`demo: created sluice_demo.events (${rows} rows) and sluice_demo.daily_usage (${points.length} rows)\n`);
+console.log(
+  `demo: created sluice_demo.events (${rows} rows) and sluice_demo.daily_usage (${points.length} rows)\n`,
+);
 
 const sluice = (...args) => {
   console.log(`$ sluice ${args.join(' ')}`);
-  execFileSync(process.execPath, ['bin/sluice.js', ...args], { stdio: 'inherit', env: { ...process.env, MYSQL_PASSWORD: password } });
+  execFileSync(process.execPath, ['bin/sluice.js', ...args], {
+    stdio: 'inherit',
+    env: { ...process.env, MYSQL_PASSWORD: password },
+  });
   console.log();
 };
 sluice('apply', '-f', 'examples/sluice.demo.yaml');

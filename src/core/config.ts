@@ -123,8 +123,7 @@ const configSchema = z
  * can go on to check it against the live schema and report every problem at once.
  */
 export type ConfigResult =
-  | { ok: true; config: SluiceConfig }
-  | { ok: false; issues: ConfigIssue[]; config?: SluiceConfig };
+  { ok: true; config: SluiceConfig } | { ok: false; issues: ConfigIssue[]; config?: SluiceConfig };
 
 /**
  * Validates a parsed YAML/JSON document against the config schema, then the rules that need

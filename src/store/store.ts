@@ -28,7 +28,11 @@ export interface StoredSection extends SectionConfig {
 
 export interface ApplyResult {
   integration: { name: string; action: 'created' | 'updated' | 'unchanged' };
-  sections: { name: string; action: 'created' | 'updated' | 'unchanged' | 'deleted' | 'kept'; cursorReset: boolean }[];
+  sections: {
+    name: string;
+    action: 'created' | 'updated' | 'unchanged' | 'deleted' | 'kept';
+    cursorReset: boolean;
+  }[];
 }
 
 /** Records, rejects and the new cursor of one batch: committed in ONE transaction. */

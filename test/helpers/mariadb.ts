@@ -27,6 +27,7 @@ export async function createTestDatabase(prefix = 'sluice_t'): Promise<TestDatab
     throw new Error(
       `MariaDB is not reachable at ${TEST_MYSQL.host}:${TEST_MYSQL.port} as ${TEST_MYSQL.user} ` +
         `(${(err as Error).message}). Start it with: start-stop-daemon --start --oknodo --background --exec /usr/sbin/mariadbd`,
+      { cause: err },
     );
   }
   await admin.query(`CREATE DATABASE \`${name}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci`);

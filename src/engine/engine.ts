@@ -1,0 +1,460 @@
+import { hostname } from 'node:os';
+import { randomBytes } from 'node:crypto';
+import { SluiceError, isSluiceError } from '../core/errors.js';
+import { keyMinus, keyPosition } from '../core/keys.js';
+import { compileMapper, type Mapper } from '../core/mapping.js';
+import { planSection } from '../core/plan.js';
+import type { ReadPlan, RunRecord, SourceRow } from '../core/types.js';
+import type { Source } from '../source/source.js';
+import type { LockOwner, Store, StoredIntegration, StoredSection } from '../store/store.js';
+
+/** Opens a Source for an integration (the composition root resolves the password). */
+export type SourceConnector = (integration: StoredIntegration) => Promise<Source>;
+
+export interface Progress {
+  section: string;
+  rowsRead: number;
+  landed: number;
+  rejected: number;
+  cursor: string | null;
+  /** 0..1 through the key range from the run's first key to the table's newest, when known. */
+  fraction: number | null;
+  rowsPerSec: number;
+}
+
+export interface RunOptions {
+  /** What started the run: `cli`, `schedule`, `api`, ... (kept on the run record). */
+  trigger?: string;
+  /** Called after every batch. Asking for progress costs one MAX(key) query per run. */
+  onProgress?: (p: Progress) => void;
+}
+
+/** What one run of a section did: the run record plus the section it belongs to. */
+export interface SectionResult {
+  integration: string;
+  section: string;
+  sectionId: number;
+  dataType: 'activities' | 'metrics';
+  status: 'succeeded' | 'failed' | 'skipped';
+  rowsRead: number;
+  landed: number;
+  rejected: number;
+  /** The cursor after the run, as MySQL prints the key. */
+  cursor: string | null;
+  durationMs: number;
+  runId: number | null;
+  /** For failed runs: the message and its code; for skipped ones, why. */
+  error?: string;
+  errorCode?: string;
+  warnings: string[];
+}
+
+export interface EngineOptions {
+  store: Store;
+  connect: SourceConnector;
+  /** Attempts per read on transient MySQL errors (lost connection, timeout); default 3. */
+  readAttempts?: number;
+  /** First retry delay in ms, doubled per attempt; default 500. */
+  retryDelayMs?: number;
+  /** How long a run lock lasts without a heartbeat, ms; default 120000. Renewed by every batch. */
+  lockTtlMs?: number;
+  log?: (event: Record<string, unknown>) => void;
+}
+
+interface CachedPlan {
+  updatedAt: string;
+  plan: ReadPlan;
+  mapper: Mapper;
+  warnings: string[];
+}
+
+/**
+ * Runs sections: keyset batches from MySQL, mapped, landed with their cursor in one commit.
+ * Holds one Source per integration and the read plan per section, so a tick with nothing new
+ * costs one indexed query and a few small store writes.
+ */
+export class Engine {
+  readonly owner: LockOwner;
+  private readonly sources = new Map<string, Promise<Source>>();
+  private readonly plans = new Map<number, CachedPlan>();
+  private readonly readAttempts: number;
+  private readonly retryDelayMs: number;
+  private readonly lockTtlMs: number;
+
+  constructor(private readonly options: EngineOptions) {
+    this.owner = {
+      id: `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`,
+      host: hostname(),
+      pid: process.pid,
+    };
+    this.readAttempts = options.readAttempts ?? 3;
+    this.retryDelayMs = options.retryDelayMs ?? 500;
+    this.lockTtlMs = options.lockTtlMs ?? 120_000;
+  }
+
+  /** Runs every receiving section of every enabled integration (or the named ones) until caught up. */
+  async runAll(
+    filter: { integration?: string; section?: string } = {},
+    options: RunOptions = {},
+  ): Promise<SectionResult[]> {
+    const integrations = new Map(
+      (await this.options.store.listIntegrations()).map((i) => [i.name, i]),
+    );
+    const sections = (await this.options.store.listSections(filter.integration)).filter(
+      (s) => filter.section === undefined || s.name === filter.section,
+    );
+    if (filter.section !== undefined && sections.length === 0) {
+      throw new SluiceError(
+        'NOT_FOUND',
+        `no section named "${filter.section}"${filter.integration ? ` in integration "${filter.integration}"` : ''}`,
+      );
+    }
+    const results: SectionResult[] = [];
+    for (const section of sections) {
+      const integration = integrations.get(section.integration);
+      if (!integration) continue;
+      const why = !integration.enabled
+        ? `integration "${integration.name}" is off`
+        : section.direction !== 'receive'
+          ? 'direction is off (not syncing)'
+          : undefined;
+      if (why !== undefined) {
+        if (filter.section !== undefined) results.push(skipped(section, why));
+        continue;
+      }
+      results.push(await this.runSection(section, options));
+    }
+    return results;
+  }
+
+  /** Runs one section until it has caught up; never throws for a failed run (see the result). */
+  async runSection(section: StoredSection, options: RunOptions = {}): Promise<SectionResult> {
+    const { store } = this.options;
+    const started = Date.now();
+    if (!(await store.acquireLock(section.id, this.owner, this.lockTtlMs))) {
+      return {
+        ...skipped(section, 'another process is running this section'),
+        errorCode: 'SECTION_LOCKED',
+      };
+    }
+    let run: RunRecord | undefined;
+    let warnings: string[] = [];
+    try {
+      run = await store.startRun(section.id, options.trigger ?? 'cli');
+      try {
+        const integration = await store.getIntegration(section.integration);
+        if (!integration)
+          throw new SluiceError('NOT_FOUND', `integration "${section.integration}" is gone`);
+        const source = await this.source(integration);
+        const cached = await this.plan(section, source, integration.mysql.database);
+        warnings = cached.warnings;
+        await this.catchUp(section, run, source, cached, options, started);
+        run = await store.finishRun(run.id, { status: 'succeeded' });
+      } catch (err) {
+        const e = asSluiceError(err);
+        // A lost connection or dropped table invalidates what we cached about this source.
+        this.plans.delete(section.id);
+        if (e.code.startsWith('MYSQL_')) await this.dropSource(section.integration);
+        run = await store.finishRun(run.id, {
+          status: 'failed',
+          error: e.message,
+          errorCode: e.code,
+        });
+        this.options.log?.({
+          level: 'error',
+          event: 'run_failed',
+          section: section.name,
+          code: e.code,
+          error: e.message,
+        });
+      }
+    } finally {
+      await store.releaseLock(section.id, this.owner);
+    }
+    const result: SectionResult = {
+      integration: section.integration,
+      section: section.name,
+      sectionId: section.id,
+      dataType: section.dataType,
+      status: run.status === 'failed' ? 'failed' : 'succeeded',
+      rowsRead: run.rowsRead,
+      landed: run.landed,
+      rejected: run.rejected,
+      cursor: run.cursor,
+      durationMs: Date.now() - started,
+      runId: run.id,
+      warnings,
+    };
+    if (run.error !== null) result.error = run.error;
+    if (run.errorCode !== null) result.errorCode = run.errorCode;
+    this.options.log?.({ level: 'info', event: 'run', ...result });
+    return result;
+  }
+
+  /** The batch loop: read ahead one batch while the previous one is mapped and committed. */
+  private async catchUp(
+    section: StoredSection,
+    run: RunRecord,
+    source: Source,
+    { plan, mapper }: CachedPlan,
+    options: RunOptions,
+    started: number,
+  ): Promise<void> {
+    const { store } = this.options;
+    const fresh = await store.getSection(section.id);
+    const cursor = fresh?.cursor ?? null;
+    const limit = section.batchSize;
+    let after = cursor;
+    if (cursor !== null && section.lookback !== undefined) {
+      after = keyMinus(plan.keyKind, plan.keyScale, cursor, section.lookback);
+    }
+    const progress = options.onProgress
+      ? await this.progressTracker(section, plan, source, after, started, options.onProgress)
+      : undefined;
+    const totals = { rowsRead: 0, landed: 0, rejected: 0 };
+    let pending: Promise<SourceRow[]> | undefined = this.readAhead(() =>
+      source.readAfter(plan, after, limit),
+    );
+    while (pending) {
+      const rows: SourceRow[] = await pending;
+      pending = undefined;
+      if (rows.length === 0) break;
+      const firstKey = rows[0]?.[0] as string;
+      const lastKey = rows[rows.length - 1]?.[0] as string;
+      const full = rows.length === limit;
+      // Start the next read now so MySQL works while we map and commit this batch.
+      if (full) pending = this.readAhead(() => source.readAfter(plan, lastKey, limit));
+      if (full && !plan.keyUnique) {
+        await this.landWithTies(section, run, source, plan, mapper, rows, lastKey, totals);
+      } else {
+        await this.land(section, run, mapper, rows, [], lastKey, firstKey, lastKey, totals);
+      }
+      progress?.(totals, lastKey);
+    }
+  }
+
+  /**
+   * A full batch whose last key may continue past the LIMIT: read that key's whole group (MySQL
+   * equality, so collations agree) and land it with the batch; rows seen twice share an identity.
+   * Large groups are paged by identity and committed without moving the cursor until the last page.
+   */
+  private async landWithTies(
+    section: StoredSection,
+    run: RunRecord,
+    source: Source,
+    plan: ReadPlan,
+    mapper: Mapper,
+    rows: SourceRow[],
+    lastKey: string,
+    totals: Totals,
+  ): Promise<void> {
+    const firstKey = rows[0]?.[0] as string;
+    if (plan.identityKind === null || plan.identity.length !== 1) {
+      const ties = await this.read(() => source.readTies(plan, lastKey));
+      await this.land(section, run, mapper, rows, ties, lastKey, firstKey, lastKey, totals);
+      return;
+    }
+    const idIndex = plan.columns.indexOf(plan.identity[0] as string);
+    await this.land(section, run, mapper, rows, [], undefined, firstKey, lastKey, totals);
+    let afterIdentity: string | null = null;
+    for (;;) {
+      const page = await this.read(() =>
+        source.readTies(plan, lastKey, { afterIdentity, limit: section.batchSize }),
+      );
+      const done = page.length < section.batchSize;
+      await this.land(
+        section,
+        run,
+        mapper,
+        [],
+        page,
+        done ? lastKey : undefined,
+        lastKey,
+        lastKey,
+        totals,
+      );
+      if (done) return;
+      const last = page[page.length - 1]?.[idIndex];
+      afterIdentity = Buffer.isBuffer(last) ? last.toString('utf8') : String(last);
+    }
+  }
+
+  private async land(
+    section: StoredSection,
+    run: RunRecord,
+    mapper: Mapper,
+    rows: SourceRow[],
+    extra: SourceRow[],
+    cursor: string | undefined,
+    keyFrom: string,
+    keyTo: string,
+    totals: Totals,
+  ): Promise<void> {
+    const now = new Date().toISOString();
+    let all = rows;
+    if (extra.length > 0) {
+      // Rows of the tie group already in the batch keep one identity: land each once.
+      const seen = new Set(mapper.rowIds(rows));
+      const ids = mapper.rowIds(extra);
+      all = rows.concat(extra.filter((_, i) => !seen.has(ids[i] as string)));
+    }
+    const { records, rejects } =
+      all.length > 0 ? mapper.map(all, now) : { records: [], rejects: [] };
+    const result = await this.options.store.commitBatch({
+      sectionId: section.id,
+      runId: run.id,
+      dataType: section.dataType,
+      records,
+      rejects,
+      cursor,
+      rowsRead: rows.length + extra.length,
+      keyFrom,
+      keyTo,
+    });
+    totals.rowsRead += rows.length + extra.length;
+    totals.landed += result.landed;
+    totals.rejected += result.rejected;
+    await this.options.store.acquireLock(section.id, this.owner, this.lockTtlMs);
+  }
+
+  /** Starts a read whose result is awaited later; a failure surfaces at that await, not as an unhandled rejection. */
+  private readAhead<T>(fn: () => Promise<T>): Promise<T> {
+    const p = this.read(fn);
+    p.catch(() => undefined);
+    return p;
+  }
+
+  /** A read with retries on transient errors (lost connection, timeout), with doubling backoff. */
+  private async read<T>(fn: () => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await fn();
+      } catch (err) {
+        const e = asSluiceError(err);
+        if (!e.transient || attempt >= this.readAttempts) throw e;
+        this.options.log?.({
+          level: 'warn',
+          event: 'read_retry',
+          attempt,
+          code: e.code,
+          error: e.message,
+        });
+        await new Promise((r) => setTimeout(r, this.retryDelayMs * 2 ** (attempt - 1)));
+      }
+    }
+  }
+
+  private async progressTracker(
+    section: StoredSection,
+    plan: ReadPlan,
+    source: Source,
+    after: string | null,
+    started: number,
+    onProgress: (p: Progress) => void,
+  ): Promise<(t: Totals, lastKey: string) => void> {
+    const [min, max] = await Promise.all([source.minKey(plan, after), source.maxKey(plan)]);
+    const lo = min === null ? null : keyPosition(plan.keyKind, min);
+    const hi = max === null ? null : keyPosition(plan.keyKind, max);
+    return (t, lastKey) => {
+      const at = keyPosition(plan.keyKind, lastKey);
+      const fraction =
+        lo === null || hi === null
+          ? null
+          : hi <= lo
+            ? 1
+            : Math.min(1, Math.max(0, (at - lo) / (hi - lo)));
+      const seconds = Math.max(0.001, (Date.now() - started) / 1000);
+      onProgress({
+        section: section.name,
+        ...t,
+        cursor: lastKey,
+        fraction,
+        rowsPerSec: t.rowsRead / seconds,
+      });
+    };
+  }
+
+  private async plan(
+    section: StoredSection,
+    source: Source,
+    database: string,
+  ): Promise<CachedPlan> {
+    const cached = this.plans.get(section.id);
+    if (cached && cached.updatedAt === section.updatedAt) return cached;
+    const table = await this.read(() => source.describeTable(section.table));
+    const { plan, errors, warnings } = planSection(section, table, database);
+    if (!plan) {
+      const missing = errors.some((e) => e.code === 'table_missing' || e.code === 'column_missing');
+      throw new SluiceError(
+        missing ? 'MYSQL_TABLE_MISSING' : 'SECTION_INVALID',
+        errors.map((e) => e.message).join('; '),
+        {
+          issues: errors,
+        },
+      );
+    }
+    const entry = {
+      updatedAt: section.updatedAt,
+      plan,
+      mapper: compileMapper(section, plan),
+      warnings: warnings.map((w) => w.message),
+    };
+    this.plans.set(section.id, entry);
+    return entry;
+  }
+
+  private source(integration: StoredIntegration): Promise<Source> {
+    let source = this.sources.get(integration.name);
+    if (!source) {
+      source = this.options.connect(integration);
+      this.sources.set(integration.name, source);
+      source.catch(() => this.sources.delete(integration.name));
+    }
+    return source;
+  }
+
+  private async dropSource(name: string): Promise<void> {
+    const source = this.sources.get(name);
+    this.sources.delete(name);
+    await source?.then((s) => s.close()).catch(() => undefined);
+  }
+
+  /** Closes every MySQL connection the engine opened. */
+  async close(): Promise<void> {
+    await Promise.all([...this.sources.keys()].map((name) => this.dropSource(name)));
+  }
+}
+
+interface Totals {
+  rowsRead: number;
+  landed: number;
+  rejected: number;
+}
+
+function skipped(section: StoredSection, why: string): SectionResult {
+  return {
+    integration: section.integration,
+    section: section.name,
+    sectionId: section.id,
+    dataType: section.dataType,
+    status: 'skipped',
+    rowsRead: 0,
+    landed: 0,
+    rejected: 0,
+    cursor: section.cursor,
+    durationMs: 0,
+    runId: null,
+    error: why,
+    warnings: [],
+  };
+}
+
+function asSluiceError(err: unknown): SluiceError {
+  if (isSluiceError(err)) return err;
+  const message = err instanceof Error ? err.message : String(err);
+  const code = (err as { code?: unknown } | null)?.code;
+  const fromStore = typeof code === 'string' && code.startsWith('SQLITE_');
+  return new SluiceError(fromStore ? 'STORE_FAILED' : 'INTERNAL', message, undefined, {
+    cause: err,
+  });
+}

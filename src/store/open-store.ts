@@ -1,0 +1,35 @@
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { SluiceError } from '../core/errors.js';
+import { openSecretBox } from './secret-box.js';
+import { openSqliteStore } from './sqlite-store.js';
+import type { Store } from './store.js';
+
+export interface OpenStoreOptions {
+  /** The data folder: holds `sluice.db` and, without `secretKey`, `secret.key`. Created when missing. */
+  dataDir: string;
+  /** Passphrase for stored secrets (the CLI passes SLUICE_SECRET_KEY); default: the key file. */
+  secretKey?: string;
+}
+
+/** The store file's name inside the data folder. */
+export const STORE_FILE = 'sluice.db';
+
+/**
+ * Opens the store the CLI and server use: `<dataDir>/sluice.db`, created and migrated on first
+ * use. The one composition point for stores; a PostgreSQL URL will select that store here.
+ */
+export async function openStore(options: OpenStoreOptions): Promise<Store> {
+  try {
+    await mkdir(options.dataDir, { recursive: true });
+  } catch (err) {
+    throw new SluiceError(
+      'STORE_FAILED',
+      `cannot create the data folder ${options.dataDir}: ${(err as Error).message}`,
+      { dataDir: options.dataDir },
+      { cause: err },
+    );
+  }
+  const secretBox = await openSecretBox({ dataDir: options.dataDir, secretKey: options.secretKey });
+  return openSqliteStore({ file: join(options.dataDir, STORE_FILE), secretBox });
+}

@@ -1,0 +1,1028 @@
+/**
+ * The embedded store: one SQLite file through better-sqlite3. Config, runs and queries go
+ * through Kysely (the same code PostgreSQL will run); `commitBatch`, the hot path, is written
+ * directly against cached better-sqlite3 statements.
+ */
+import BetterSqlite3 from 'better-sqlite3';
+import { Kysely, SqliteDialect, sql } from 'kysely';
+import type { Selectable } from 'kysely';
+import { SluiceError, isSluiceError } from '../core/errors.js';
+import type {
+  ActivityRecord,
+  IntegrationConfig,
+  MetricRecord,
+  RunRecord,
+  SectionConfig,
+} from '../core/types.js';
+import { migrateToLatest } from './migrations.js';
+import type { Database, IntegrationsTable, RunsTable, SectionsTable } from './schema.js';
+import type { SecretBox } from './secret-box.js';
+import type {
+  ApplyResult,
+  CommitBatch,
+  CommitResult,
+  LockOwner,
+  RejectRow,
+  SectionStats,
+  Store,
+  StoredIntegration,
+  StoredSection,
+} from './store.js';
+
+/** Options of {@link openSqliteStore}. */
+export interface SqliteStoreOptions {
+  /** Path of the database file; created when missing (its folder must exist). */
+  file: string;
+  /** Encrypts the literal MySQL passwords kept in `integrations.password_enc`. */
+  secretBox: SecretBox;
+}
+
+/** What `startRun` writes into a run it finds still `running`. */
+export const INTERRUPTED_ERROR = 'interrupted: the process running it stopped';
+
+/**
+ * Opens (creating and migrating on first use) a SQLite store. Pragmas: WAL journal (readers do
+ * not block the writer), synchronous=NORMAL (durable across process crashes; a power cut may lose
+ * the last commits but never corrupts), busy_timeout=5000 ms (another process writing makes us
+ * wait, not fail), foreign_keys=ON (deleting a section deletes its runs, rejects and data).
+ */
+export async function openSqliteStore(options: SqliteStoreOptions): Promise<Store> {
+  let sqlite: BetterSqlite3.Database;
+  try {
+    sqlite = new BetterSqlite3(options.file);
+  } catch (err) {
+    throw storeFailed(`cannot open the store file ${options.file}`, err);
+  }
+  try {
+    sqlite.pragma('journal_mode = WAL');
+    sqlite.pragma('synchronous = NORMAL');
+    sqlite.pragma('busy_timeout = 5000');
+    sqlite.pragma('foreign_keys = ON');
+    // 32 MiB of page cache (default 2 MiB) keeps the hot part of the landed tables' unique
+    // indexes in memory: text row ids of integer keys do not insert in B-tree order.
+    sqlite.pragma('cache_size = -32768');
+    const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+    // Kysely runs SQLite migrations without a transaction; one IMMEDIATE transaction around them
+    // makes a failed migration leave nothing behind and makes a second process opening a new
+    // file at the same moment wait for the first one's schema instead of racing it.
+    sqlite.exec('BEGIN IMMEDIATE');
+    try {
+      await migrateToLatest(db as Kysely<unknown>);
+      sqlite.exec('COMMIT');
+    } catch (err) {
+      if (sqlite.inTransaction) sqlite.exec('ROLLBACK');
+      throw err;
+    }
+    return new SqliteStore(sqlite, db, options.secretBox);
+  } catch (err) {
+    sqlite.close();
+    if (isSluiceError(err)) throw err;
+    throw storeFailed(`cannot open the store file ${options.file}`, err);
+  }
+}
+
+function storeFailed(what: string, err: unknown): SluiceError {
+  const message = err instanceof Error ? err.message : String(err);
+  const code = (err as { code?: unknown } | null)?.code;
+  return new SluiceError(
+    'STORE_FAILED',
+    `${what}: ${message}`,
+    typeof code === 'string' ? { sqliteCode: code } : undefined,
+    { cause: err },
+  );
+}
+
+function nowIso(): string {
+  return new Date().toISOString();
+}
+
+/** True unless the OS says no process has this pid (EPERM: it exists but is not ours). */
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code !== 'ESRCH';
+  }
+}
+
+// Positional parameter tuples of the hot-path statements, so a wrong argument order fails to compile.
+type ActivityParams = [
+  sectionId: number,
+  rowId: string,
+  email: string | null,
+  externalId: string | null,
+  name: string | null,
+  companyExternalId: string | null,
+  action: string | null,
+  weight: number,
+  date: string,
+  info: string | null,
+  landedAt: string,
+];
+type MetricParams = [
+  sectionId: number,
+  rowId: string,
+  model: string,
+  externalId: string,
+  dimensionId: string,
+  value: number,
+  date: string,
+  landedAt: string,
+];
+type RejectParams = [
+  sectionId: number,
+  runId: number,
+  rowId: string,
+  sourceKey: string,
+  field: string,
+  sourceColumn: string | null,
+  code: string,
+  reason: string,
+  input: string | null,
+  createdAt: string,
+];
+type EnduserParams = [
+  ident: string,
+  externalId: string | null,
+  email: string | null,
+  name: string | null,
+  companyExternalId: string | null,
+  firstSeen: string,
+  lastSeen: string,
+];
+
+/** The dates a company or enduser was seen at in one batch. */
+interface SeenRange {
+  first: string;
+  last: string;
+}
+
+/** An enduser seen in a batch, with the first email, name and company given for it. */
+interface SeenEnduser extends SeenRange {
+  externalId: string | null;
+  email: string | null;
+  name: string | null;
+  company: string | null;
+}
+
+/**
+ * Per-batch dedupe of the endusers and companies that landed records mention, so each distinct
+ * one is written once per batch whatever its row count.
+ */
+class SeenSet {
+  readonly byExternalId = new Map<string, SeenEnduser>();
+  readonly byEmail = new Map<string, SeenEnduser>();
+  readonly companies = new Map<string, SeenRange>();
+
+  enduser(
+    externalId: string | undefined,
+    email: string | undefined,
+    name: string | undefined,
+    company: string | undefined,
+    date: string,
+  ): void {
+    // Identified by external id when present, else by email (the `ident` column).
+    const map = externalId !== undefined ? this.byExternalId : this.byEmail;
+    const ident = externalId ?? email;
+    if (ident === undefined) return;
+    const seen = map.get(ident);
+    if (seen === undefined) {
+      map.set(ident, {
+        externalId: externalId ?? null,
+        email: email ?? null,
+        name: name ?? null,
+        company: company ?? null,
+        first: date,
+        last: date,
+      });
+      return;
+    }
+    widen(seen, date);
+    if (seen.email === null && email !== undefined) seen.email = email;
+    if (seen.name === null && name !== undefined) seen.name = name;
+    if (seen.company === null && company !== undefined) seen.company = company;
+  }
+
+  company(externalId: string, date: string): void {
+    const seen = this.companies.get(externalId);
+    if (seen === undefined) this.companies.set(externalId, { first: date, last: date });
+    else widen(seen, date);
+  }
+}
+
+/** ISO-8601 UTC strings of one shape order as text, so no Date is parsed per row. */
+function widen(range: SeenRange, date: string): void {
+  if (date < range.first) range.first = date;
+  if (date > range.last) range.last = date;
+}
+
+type IntegrationRow = Selectable<IntegrationsTable>;
+type SectionRow = Selectable<SectionsTable> & { integration: string };
+type RunRow = Selectable<RunsTable> & { section: string };
+
+function toStoredIntegration(row: IntegrationRow): StoredIntegration {
+  const mysql: StoredIntegration['mysql'] = {
+    host: row.host,
+    port: row.port,
+    user: row.user_name,
+    database: row.database_name,
+  };
+  if (row.password_env !== null) mysql.passwordEnv = row.password_env;
+  if (row.ssl_mode !== null) {
+    mysql.ssl =
+      row.ssl_ca !== null ? { mode: row.ssl_mode, ca: row.ssl_ca } : { mode: row.ssl_mode };
+  }
+  return {
+    id: row.id,
+    name: row.name,
+    enabled: row.enabled === 1,
+    mysql,
+    hasPassword: row.password_enc !== null,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
+}
+
+function parseMapping(text: string, section: string): Record<string, string> {
+  const value: unknown = JSON.parse(text);
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new SluiceError('STORE_FAILED', `section ${section}: stored mapping is not an object`);
+  }
+  const mapping: Record<string, string> = {};
+  for (const [target, column] of Object.entries(value)) {
+    if (typeof column !== 'string') {
+      throw new SluiceError(
+        'STORE_FAILED',
+        `section ${section}: stored mapping.${target} is not text`,
+      );
+    }
+    mapping[target] = column;
+  }
+  return mapping;
+}
+
+function parseInfo(text: string, section: string): string[] {
+  const value: unknown = JSON.parse(text);
+  if (!Array.isArray(value) || !value.every((c): c is string => typeof c === 'string')) {
+    throw new SluiceError(
+      'STORE_FAILED',
+      `section ${section}: stored info is not a list of columns`,
+    );
+  }
+  return value;
+}
+
+function toStoredSection(row: SectionRow): StoredSection {
+  const section: StoredSection = {
+    id: row.id,
+    integrationId: row.integration_id,
+    integration: row.integration,
+    name: row.name,
+    dataType: row.data_type,
+    direction: row.direction,
+    table: row.table_name,
+    key: row.key_column,
+    batchSize: row.batch_size,
+    schedule: row.schedule,
+    mapping: parseMapping(row.mapping, row.name),
+    info: parseInfo(row.info, row.name),
+    cursor: row.cursor,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
+  if (row.model !== null) section.model = row.model;
+  if (row.lookback !== null) section.lookback = row.lookback;
+  return section;
+}
+
+function toRunRecord(row: RunRow): RunRecord {
+  return {
+    id: row.id,
+    sectionId: row.section_id,
+    section: row.section,
+    trigger: row.trigger,
+    status: row.status,
+    startedAt: row.started_at,
+    finishedAt: row.finished_at,
+    rowsRead: row.rows_read,
+    landed: row.landed,
+    rejected: row.rejected,
+    keyFrom: row.key_from,
+    keyTo: row.key_to,
+    cursor: row.cursor,
+    error: row.error,
+    errorCode: row.error_code,
+  };
+}
+
+/** The section columns applyConfig owns, as they are stored. */
+function sectionValues(s: SectionConfig) {
+  return {
+    name: s.name,
+    data_type: s.dataType,
+    direction: s.direction,
+    table_name: s.table,
+    key_column: s.key,
+    batch_size: s.batchSize,
+    schedule: s.schedule,
+    model: s.model ?? null,
+    mapping: JSON.stringify(s.mapping),
+    info: JSON.stringify(s.info),
+    lookback: s.lookback ?? null,
+  };
+}
+
+/** Mapping order carries no meaning, so `a: x, b: y` and `b: y, a: x` are the same config. */
+function sameMapping(a: string, b: string): boolean {
+  const canon = (text: string) => {
+    const value: unknown = JSON.parse(text);
+    return typeof value === 'object' && value !== null
+      ? JSON.stringify(Object.entries(value).sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0)))
+      : text;
+  };
+  return a === b || canon(a) === canon(b);
+}
+
+class SqliteStore implements Store {
+  readonly #sqlite: BetterSqlite3.Database;
+  readonly #db: Kysely<Database>;
+  readonly #secretBox: SecretBox;
+  #closed = false;
+
+  readonly #insertActivity: BetterSqlite3.Statement<ActivityParams>;
+  readonly #insertMetric: BetterSqlite3.Statement<MetricParams>;
+  readonly #insertReject: BetterSqlite3.Statement<RejectParams>;
+  readonly #upsertEnduser: BetterSqlite3.Statement<EnduserParams>;
+  readonly #upsertCompany: BetterSqlite3.Statement<[string, string, string]>;
+  readonly #runState: BetterSqlite3.Statement<[number], { section_id: number; status: string }>;
+  readonly #addToRun: BetterSqlite3.Statement<
+    [number, number, number, string | null, string | null, number]
+  >;
+  readonly #addToSection: BetterSqlite3.Statement<[number, number, number]>;
+  readonly #addToSectionAndMove: BetterSqlite3.Statement<[number, number, string, number]>;
+  readonly #commit: BetterSqlite3.Transaction<(batch: CommitBatch, now: string) => CommitResult>;
+
+  constructor(sqlite: BetterSqlite3.Database, db: Kysely<Database>, secretBox: SecretBox) {
+    this.#sqlite = sqlite;
+    this.#db = db;
+    this.#secretBox = secretBox;
+
+    this.#insertActivity = sqlite.prepare(
+      `INSERT INTO activities (section_id, row_id, email, external_id, name, company_external_id,
+         action, weight, date, info, landed_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (section_id, row_id) DO NOTHING`,
+    );
+    this.#insertMetric = sqlite.prepare(
+      `INSERT INTO metric_points (section_id, row_id, model, external_id, dimension_id, value, date,
+         landed_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (section_id, row_id) DO NOTHING`,
+    );
+    this.#insertReject = sqlite.prepare(
+      `INSERT INTO rejects (section_id, run_id, row_id, source_key, field, source_column, code,
+         reason, input, created_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (section_id, row_id) DO NOTHING`,
+    );
+    this.#upsertEnduser = sqlite.prepare(
+      `INSERT INTO endusers (ident, external_id, email, name, company_external_id, first_seen,
+         last_seen)
+       VALUES (?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (ident) DO UPDATE SET
+         email = coalesce(endusers.email, excluded.email),
+         name = coalesce(endusers.name, excluded.name),
+         company_external_id = coalesce(endusers.company_external_id, excluded.company_external_id),
+         first_seen = min(endusers.first_seen, excluded.first_seen),
+         last_seen = max(endusers.last_seen, excluded.last_seen)`,
+    );
+    this.#upsertCompany = sqlite.prepare(
+      `INSERT INTO companies (external_id, first_seen, last_seen)
+       VALUES (?, ?, ?)
+       ON CONFLICT (external_id) DO UPDATE SET
+         first_seen = min(companies.first_seen, excluded.first_seen),
+         last_seen = max(companies.last_seen, excluded.last_seen)`,
+    );
+    this.#runState = sqlite.prepare('SELECT section_id, status FROM runs WHERE id = ?');
+    this.#addToRun = sqlite.prepare(
+      `UPDATE runs SET rows_read = rows_read + ?, landed = landed + ?, rejected = rejected + ?,
+         key_from = coalesce(key_from, ?), key_to = coalesce(?, key_to)
+       WHERE id = ?`,
+    );
+    this.#addToSection = sqlite.prepare(
+      `UPDATE sections SET landed_total = landed_total + ?, rejected_total = rejected_total + ?
+       WHERE id = ?`,
+    );
+    this.#addToSectionAndMove = sqlite.prepare(
+      `UPDATE sections SET landed_total = landed_total + ?, rejected_total = rejected_total + ?,
+         cursor = ?
+       WHERE id = ?`,
+    );
+    this.#commit = sqlite.transaction((batch: CommitBatch, now: string) =>
+      this.#commitInTransaction(batch, now),
+    );
+  }
+
+  // --- the hot path -------------------------------------------------------------------------
+
+  async commitBatch(batch: CommitBatch): Promise<CommitResult> {
+    return this.#guard('commitBatch', () =>
+      // Holding Kysely's connection keeps any Kysely transaction (applyConfig, startRun...) from
+      // being open on this same handle while the batch runs; better-sqlite3 would otherwise
+      // nest the batch in it as a savepoint and its fate would follow the other transaction.
+      this.#db.connection().execute(async () => this.#commit.immediate(batch, nowIso())),
+    );
+  }
+
+  #commitInTransaction(batch: CommitBatch, now: string): CommitResult {
+    const { sectionId, runId } = batch;
+    const run = this.#runState.get(runId);
+    if (run === undefined || run.section_id !== sectionId) {
+      throw new SluiceError('NOT_FOUND', `run ${runId} of section ${sectionId} does not exist`, {
+        sectionId,
+        runId,
+      });
+    }
+    if (run.status !== 'running') {
+      // Another process took the section over (its startRun closed this run): landing now
+      // would race its cursor.
+      throw new SluiceError(
+        'SECTION_LOCKED',
+        `run ${runId} is ${run.status}, no longer running: another process took over section ${sectionId}`,
+        { sectionId, runId },
+      );
+    }
+
+    const seen = new SeenSet();
+    let landed = 0;
+    if (batch.dataType === 'activities') {
+      // CommitBatch pairs dataType and records by convention, not by type.
+      const records = batch.records as ActivityRecord[];
+      const insert = this.#insertActivity;
+      for (let i = 0; i < records.length; i++) {
+        const r = records[i]!;
+        const { changes } = insert.run(
+          sectionId,
+          r.rowId,
+          r.email ?? null,
+          r.externalId ?? null,
+          r.name ?? null,
+          r.companyExternalId ?? null,
+          r.action ?? null,
+          r.weight,
+          r.date,
+          r.info ?? null,
+          now,
+        );
+        // A row landed before (re-read by a lookback) already counted its enduser and company.
+        if (changes === 0) continue;
+        landed++;
+        seen.enduser(r.externalId, r.email, r.name, r.companyExternalId, r.date);
+        if (r.companyExternalId !== undefined) seen.company(r.companyExternalId, r.date);
+      }
+    } else {
+      const records = batch.records as MetricRecord[];
+      const insert = this.#insertMetric;
+      for (let i = 0; i < records.length; i++) {
+        const r = records[i]!;
+        const { changes } = insert.run(
+          sectionId,
+          r.rowId,
+          r.model,
+          r.externalId,
+          r.dimensionId,
+          r.value,
+          r.date,
+          now,
+        );
+        if (changes === 0) continue;
+        landed++;
+        if (r.model === 'Company') seen.company(r.externalId, r.date);
+        else if (r.model === 'Enduser')
+          seen.enduser(r.externalId, undefined, undefined, undefined, r.date);
+      }
+    }
+
+    let rejected = 0;
+    for (const j of batch.rejects) {
+      rejected += this.#insertReject.run(
+        sectionId,
+        runId,
+        j.rowId,
+        j.key,
+        j.field,
+        j.column ?? null,
+        j.code,
+        j.reason,
+        j.input ?? null,
+        now,
+      ).changes;
+    }
+
+    for (const [id, e] of seen.byExternalId) {
+      this.#upsertEnduser.run(`x:${id}`, e.externalId, e.email, e.name, e.company, e.first, e.last);
+    }
+    for (const [email, e] of seen.byEmail) {
+      this.#upsertEnduser.run(`e:${email}`, null, e.email, e.name, e.company, e.first, e.last);
+    }
+    for (const [id, c] of seen.companies) this.#upsertCompany.run(id, c.first, c.last);
+
+    this.#addToRun.run(batch.rowsRead, landed, rejected, batch.keyFrom, batch.keyTo, runId);
+    if (batch.cursor !== undefined) {
+      this.#addToSectionAndMove.run(landed, rejected, batch.cursor, sectionId);
+    } else {
+      this.#addToSection.run(landed, rejected, sectionId);
+    }
+    return { landed, rejected };
+  }
+
+  // --- config -------------------------------------------------------------------------------
+
+  async applyConfig(
+    integration: IntegrationConfig,
+    sections: SectionConfig[],
+    options: { prune?: boolean } = {},
+  ): Promise<ApplyResult> {
+    const names = new Set<string>();
+    for (const s of sections) {
+      if (names.has(s.name)) {
+        throw new SluiceError('CONFIG_INVALID', `section ${s.name} is listed twice`, {
+          section: s.name,
+          field: 'name',
+        });
+      }
+      names.add(s.name);
+    }
+    return this.#guard('applyConfig', () =>
+      this.#write(async (trx) => {
+        const now = nowIso();
+        const m = integration.mysql;
+        const existing = await trx
+          .selectFrom('integrations')
+          .selectAll()
+          .where('name', '=', integration.name)
+          .executeTakeFirst();
+
+        // Where the password comes from: a literal (encrypted), an env variable, both, or, when
+        // the config names neither, whatever is stored (the UI may have set it).
+        let passwordEnv = existing?.password_env ?? null;
+        let passwordEnc = existing?.password_enc ?? null;
+        if (m.password !== undefined || m.passwordEnv !== undefined) {
+          passwordEnv = m.passwordEnv ?? null;
+          passwordEnc =
+            m.password === undefined
+              ? null
+              : this.#storedPasswordIs(passwordEnc, m.password)
+                ? passwordEnc
+                : this.#secretBox.encrypt(m.password);
+        }
+        const values = {
+          host: m.host,
+          port: m.port,
+          user_name: m.user,
+          database_name: m.database,
+          password_env: passwordEnv,
+          password_enc: passwordEnc,
+          ssl_mode: m.ssl?.mode ?? null,
+          ssl_ca: m.ssl?.ca ?? null,
+          enabled: integration.enabled ? 1 : 0,
+        };
+
+        let integrationId: number;
+        let integrationAction: ApplyResult['integration']['action'];
+        if (existing === undefined) {
+          const row = await trx
+            .insertInto('integrations')
+            .values({ name: integration.name, ...values, created_at: now, updated_at: now })
+            .returning('id')
+            .executeTakeFirstOrThrow();
+          integrationId = row.id;
+          integrationAction = 'created';
+        } else {
+          integrationId = existing.id;
+          const same = (Object.keys(values) as (keyof typeof values)[]).every(
+            (k) => existing[k] === values[k],
+          );
+          integrationAction = same ? 'unchanged' : 'updated';
+          if (!same) {
+            await trx
+              .updateTable('integrations')
+              .set({ ...values, updated_at: now })
+              .where('id', '=', integrationId)
+              .execute();
+          }
+        }
+
+        const stored = await trx
+          .selectFrom('sections')
+          .selectAll()
+          .where('integration_id', '=', integrationId)
+          .orderBy('id')
+          .execute();
+        const byName = new Map(stored.map((row) => [row.name, row]));
+        const result: ApplyResult['sections'] = [];
+
+        for (const s of sections) {
+          const v = sectionValues(s);
+          const row = byName.get(s.name);
+          byName.delete(s.name);
+          if (row === undefined) {
+            await trx
+              .insertInto('sections')
+              .values({ integration_id: integrationId, ...v, created_at: now, updated_at: now })
+              .execute();
+            result.push({ name: s.name, action: 'created', cursorReset: false });
+            continue;
+          }
+          const same = (Object.keys(v) as (keyof typeof v)[]).every((k) =>
+            k === 'mapping' ? sameMapping(row.mapping, v.mapping) : row[k] === v[k],
+          );
+          if (same) {
+            result.push({ name: s.name, action: 'unchanged', cursorReset: false });
+            continue;
+          }
+          // A cursor is a position in one key column of one table; it means nothing in another.
+          const cursorReset = row.table_name !== v.table_name || row.key_column !== v.key_column;
+          await trx
+            .updateTable('sections')
+            .set(cursorReset ? { ...v, cursor: null, updated_at: now } : { ...v, updated_at: now })
+            .where('id', '=', row.id)
+            .execute();
+          result.push({ name: s.name, action: 'updated', cursorReset });
+        }
+
+        for (const row of byName.values()) {
+          if (options.prune) {
+            await trx.deleteFrom('sections').where('id', '=', row.id).execute();
+            result.push({ name: row.name, action: 'deleted', cursorReset: false });
+          } else {
+            result.push({ name: row.name, action: 'kept', cursorReset: false });
+          }
+        }
+        return {
+          integration: { name: integration.name, action: integrationAction },
+          sections: result,
+        };
+      }),
+    );
+  }
+
+  /** Whether `enc` decrypts to `plain`; keeps a re-applied password from counting as a change. */
+  #storedPasswordIs(enc: string | null, plain: string): boolean {
+    if (enc === null) return false;
+    try {
+      return this.#secretBox.decrypt(enc) === plain;
+    } catch (err) {
+      // Undecryptable (the key changed or was lost): the new password replaces it, which is how
+      // a user recovers from a lost key.
+      if (isSluiceError(err) && err.code === 'SECRET_KEY_INVALID') return false;
+      throw err;
+    }
+  }
+
+  async listIntegrations(): Promise<StoredIntegration[]> {
+    return this.#guard('listIntegrations', async () => {
+      const rows = await this.#db.selectFrom('integrations').selectAll().orderBy('name').execute();
+      return rows.map(toStoredIntegration);
+    });
+  }
+
+  async getIntegration(name: string): Promise<StoredIntegration | undefined> {
+    return this.#guard('getIntegration', async () => {
+      const row = await this.#db
+        .selectFrom('integrations')
+        .selectAll()
+        .where('name', '=', name)
+        .executeTakeFirst();
+      return row && toStoredIntegration(row);
+    });
+  }
+
+  async getIntegrationPassword(name: string): Promise<string | undefined> {
+    return this.#guard('getIntegrationPassword', async () => {
+      const row = await this.#db
+        .selectFrom('integrations')
+        .select('password_enc')
+        .where('name', '=', name)
+        .executeTakeFirst();
+      if (row?.password_enc == null) return undefined;
+      return this.#secretBox.decrypt(row.password_enc);
+    });
+  }
+
+  #sectionsQuery() {
+    return this.#db
+      .selectFrom('sections')
+      .innerJoin('integrations', 'integrations.id', 'sections.integration_id')
+      .selectAll('sections')
+      .select('integrations.name as integration');
+  }
+
+  async listSections(integration?: string): Promise<StoredSection[]> {
+    return this.#guard('listSections', async () => {
+      let query = this.#sectionsQuery();
+      if (integration !== undefined) query = query.where('integrations.name', '=', integration);
+      const rows = await query.orderBy('integrations.name').orderBy('sections.id').execute();
+      return rows.map(toStoredSection);
+    });
+  }
+
+  async getSection(id: number): Promise<StoredSection | undefined> {
+    return this.#guard('getSection', async () => {
+      const row = await this.#sectionsQuery().where('sections.id', '=', id).executeTakeFirst();
+      return row && toStoredSection(row);
+    });
+  }
+
+  async setCursor(sectionId: number, cursor: string | null): Promise<void> {
+    return this.#guard('setCursor', async () => {
+      const res = await this.#db
+        .updateTable('sections')
+        .set({ cursor })
+        .where('id', '=', sectionId)
+        .executeTakeFirst();
+      if (res.numUpdatedRows === 0n) throw sectionNotFound(sectionId);
+    });
+  }
+
+  // --- locks and runs -----------------------------------------------------------------------
+
+  async acquireLock(sectionId: number, owner: LockOwner, ttlMs: number): Promise<boolean> {
+    return this.#guard('acquireLock', async () => {
+      const now = new Date();
+      const lock = {
+        lock_owner: owner.id,
+        lock_host: owner.host,
+        lock_pid: owner.pid,
+        lock_expires_at: new Date(now.getTime() + ttlMs).toISOString(),
+      };
+      // One UPDATE is atomic across processes: free, expired, or already ours (a renewal).
+      const taken = await this.#db
+        .updateTable('sections')
+        .set(lock)
+        .where('id', '=', sectionId)
+        .where((eb) =>
+          eb.or([
+            eb('lock_owner', 'is', null),
+            eb('lock_expires_at', '<', now.toISOString()),
+            eb('lock_owner', '=', owner.id),
+          ]),
+        )
+        .executeTakeFirst();
+      if (taken.numUpdatedRows === 1n) return true;
+
+      const held = await this.#db
+        .selectFrom('sections')
+        .select(['lock_owner', 'lock_host', 'lock_pid'])
+        .where('id', '=', sectionId)
+        .executeTakeFirst();
+      if (held === undefined) throw sectionNotFound(sectionId);
+      // A holder on this host whose process is gone (killed with -9, crashed) cannot release
+      // its lock; waiting out its TTL would block the rerun for nothing.
+      if (
+        held.lock_owner === null ||
+        held.lock_host !== owner.host ||
+        held.lock_pid === null ||
+        pidAlive(held.lock_pid)
+      ) {
+        return false;
+      }
+      // Compare-and-set on the dead owner: of two processes stealing at once, one wins.
+      const stolen = await this.#db
+        .updateTable('sections')
+        .set(lock)
+        .where('id', '=', sectionId)
+        .where('lock_owner', '=', held.lock_owner)
+        .executeTakeFirst();
+      return stolen.numUpdatedRows === 1n;
+    });
+  }
+
+  async releaseLock(sectionId: number, owner: LockOwner): Promise<void> {
+    return this.#guard('releaseLock', async () => {
+      await this.#db
+        .updateTable('sections')
+        .set({ lock_owner: null, lock_host: null, lock_pid: null, lock_expires_at: null })
+        .where('id', '=', sectionId)
+        .where('lock_owner', '=', owner.id)
+        .execute();
+    });
+  }
+
+  #runsQuery(db: Kysely<Database>) {
+    return db
+      .selectFrom('runs')
+      .innerJoin('sections', 'sections.id', 'runs.section_id')
+      .selectAll('runs')
+      .select('sections.name as section');
+  }
+
+  async startRun(sectionId: number, trigger: string): Promise<RunRecord> {
+    return this.#guard('startRun', () =>
+      this.#write(async (trx) => {
+        const section = await trx
+          .selectFrom('sections')
+          .select('cursor')
+          .where('id', '=', sectionId)
+          .executeTakeFirst();
+        if (section === undefined) throw sectionNotFound(sectionId);
+        const now = nowIso();
+        // The caller holds the section's lock, so a run still marked running is dead.
+        await trx
+          .updateTable('runs')
+          .set({
+            status: 'failed',
+            finished_at: now,
+            error: INTERRUPTED_ERROR,
+            error_code: 'INTERRUPTED',
+          })
+          .where('section_id', '=', sectionId)
+          .where('status', '=', 'running')
+          .execute();
+        const { id } = await trx
+          .insertInto('runs')
+          .values({
+            section_id: sectionId,
+            trigger,
+            status: 'running',
+            started_at: now,
+            rows_read: 0,
+            landed: 0,
+            rejected: 0,
+            cursor: section.cursor,
+          })
+          .returning('id')
+          .executeTakeFirstOrThrow();
+        return toRunRecord(
+          await this.#runsQuery(trx).where('runs.id', '=', id).executeTakeFirstOrThrow(),
+        );
+      }),
+    );
+  }
+
+  async finishRun(
+    runId: number,
+    outcome: { status: 'succeeded' | 'failed'; error?: string; errorCode?: string },
+  ): Promise<RunRecord> {
+    return this.#guard('finishRun', () =>
+      this.#write(async (trx) => {
+        const res = await trx
+          .updateTable('runs')
+          .set((eb) => ({
+            status: outcome.status,
+            finished_at: nowIso(),
+            error: outcome.error ?? null,
+            error_code: outcome.errorCode ?? null,
+            cursor: eb
+              .selectFrom('sections')
+              .select('sections.cursor')
+              .whereRef('sections.id', '=', 'runs.section_id'),
+          }))
+          .where('id', '=', runId)
+          .executeTakeFirst();
+        if (res.numUpdatedRows === 0n) {
+          throw new SluiceError('NOT_FOUND', `run ${runId} does not exist`, { runId });
+        }
+        return toRunRecord(
+          await this.#runsQuery(trx).where('runs.id', '=', runId).executeTakeFirstOrThrow(),
+        );
+      }),
+    );
+  }
+
+  async listRuns(filter: { sectionId?: number; limit?: number }): Promise<RunRecord[]> {
+    return this.#guard('listRuns', async () => {
+      let query = this.#runsQuery(this.#db);
+      if (filter.sectionId !== undefined)
+        query = query.where('runs.section_id', '=', filter.sectionId);
+      const rows = await query
+        .orderBy('runs.id', 'desc')
+        .limit(filter.limit ?? 50)
+        .execute();
+      return rows.map(toRunRecord);
+    });
+  }
+
+  async listRejects(filter: {
+    sectionId: number;
+    runId?: number;
+    limit?: number;
+  }): Promise<RejectRow[]> {
+    return this.#guard('listRejects', async () => {
+      let query = this.#db
+        .selectFrom('rejects')
+        .selectAll()
+        .where('section_id', '=', filter.sectionId);
+      if (filter.runId !== undefined) query = query.where('run_id', '=', filter.runId);
+      const rows = await query
+        .orderBy('id')
+        .limit(filter.limit ?? 100)
+        .execute();
+      return rows.map((row) => {
+        const reject: RejectRow = {
+          id: row.id,
+          sectionId: row.section_id,
+          runId: row.run_id,
+          rowId: row.row_id,
+          key: row.source_key,
+          field: row.field,
+          code: row.code,
+          reason: row.reason,
+          createdAt: row.created_at,
+        };
+        if (row.source_column !== null) reject.column = row.source_column;
+        if (row.input !== null) reject.input = row.input;
+        return reject;
+      });
+    });
+  }
+
+  async stats(): Promise<SectionStats[]> {
+    return this.#guard('stats', async () => {
+      const sections = await this.#db
+        .selectFrom('sections')
+        .innerJoin('integrations', 'integrations.id', 'sections.integration_id')
+        .select([
+          'sections.id',
+          'integrations.name as integration',
+          'sections.name',
+          'sections.data_type',
+          'sections.direction',
+          'sections.cursor',
+          'sections.landed_total',
+          'sections.rejected_total',
+        ])
+        .orderBy('integrations.name')
+        .orderBy('sections.id')
+        .execute();
+      const lastRuns = await this.#runsQuery(this.#db)
+        .where('runs.id', 'in', (eb) =>
+          eb
+            .selectFrom('runs')
+            .select((e) => e.fn.max('runs.id').as('id'))
+            .groupBy('runs.section_id'),
+        )
+        .execute();
+      const lastBySection = new Map(lastRuns.map((row) => [row.section_id, toRunRecord(row)]));
+      return sections.map((s) => ({
+        integration: s.integration,
+        name: s.name,
+        dataType: s.data_type,
+        direction: s.direction,
+        cursor: s.cursor,
+        landed: s.landed_total,
+        rejected: s.rejected_total,
+        lastRun: lastBySection.get(s.id) ?? null,
+      }));
+    });
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    // Wait for the connection, so a transaction in flight finishes before the handle goes.
+    await this.#db.connection().execute(() => Promise.resolve());
+    // Kysely's SQLite driver closes the better-sqlite3 handle it was given.
+    await this.#db.destroy();
+  }
+
+  // --- plumbing -----------------------------------------------------------------------------
+
+  /**
+   * Runs `fn` in one IMMEDIATE transaction on the single connection. IMMEDIATE takes the write
+   * lock up front: a DEFERRED transaction that reads and then writes can fail at once with
+   * SQLITE_BUSY when another process wrote in between, without waiting out busy_timeout.
+   */
+  async #write<T>(fn: (trx: Kysely<Database>) => Promise<T>): Promise<T> {
+    return this.#db.connection().execute(async (conn) => {
+      await sql`BEGIN IMMEDIATE`.execute(conn);
+      try {
+        const result = await fn(conn);
+        await sql`COMMIT`.execute(conn);
+        return result;
+      } catch (err) {
+        // SQLite rolls back by itself on some errors (SQLITE_FULL, ...); a second ROLLBACK would throw.
+        if (this.#sqlite.inTransaction) await sql`ROLLBACK`.execute(conn);
+        throw err;
+      }
+    });
+  }
+
+  /** Turns driver errors into SluiceError('STORE_FAILED'); Sluice errors pass through. */
+  async #guard<T>(operation: string, fn: () => Promise<T>): Promise<T> {
+    if (this.#closed) {
+      throw new SluiceError('STORE_FAILED', `store ${operation} failed: the store is closed`);
+    }
+    try {
+      return await fn();
+    } catch (err) {
+      if (isSluiceError(err)) throw err;
+      throw storeFailed(`store ${operation} failed`, err);
+    }
+  }
+}
+
+function sectionNotFound(sectionId: number): SluiceError {
+  return new SluiceError('NOT_FOUND', `section ${sectionId} does not exist`, { sectionId });
+}

@@ -1,0 +1,372 @@
+import Database from 'better-sqlite3';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { createTestDatabase, type TestDatabase } from '../helpers/mariadb.js';
+import { createHarness, type Harness } from '../helpers/sluice.js';
+
+let db: TestDatabase;
+let h: Harness;
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+});
+afterAll(async () => {
+  await db.drop();
+});
+beforeEach(async () => {
+  h = await createHarness(db);
+});
+afterEach(async () => {
+  await h.close();
+});
+
+/** Reads the landed data straight from the SQLite file, as a user with sqlite3 would. */
+function landed(sql: string, params: unknown[] = []): Record<string, unknown>[] {
+  const sqlite = new Database(join(h.dataDir, 'sluice.db'), { readonly: true });
+  try {
+    return sqlite.prepare(sql).all(...params) as Record<string, unknown>[];
+  } finally {
+    sqlite.close();
+  }
+}
+
+const activity = (table: string, key: string, extra: Record<string, unknown> = {}) => ({
+  name: table,
+  dataType: 'activities',
+  table,
+  key,
+  batchSize: 3,
+  mapping: { email: 'email', action: 'action' },
+  ...extra,
+});
+
+describe('activities', () => {
+  it('lands every row once, with defaults, and lands nothing when caught up', async () => {
+    await db.exec(`CREATE TABLE events (id INT PRIMARY KEY AUTO_INCREMENT, email VARCHAR(100), user_id VARCHAR(20),
+      action VARCHAR(50), qty DECIMAL(10,2), created_at DATETIME(3), plan VARCHAR(20))`);
+    await db.exec(`INSERT INTO events (email, user_id, action, qty, created_at, plan) VALUES
+      ('a@x.io', 'u1', 'login', NULL, '2024-05-01 10:00:00.250', 'pro'),
+      ('b@x.io', NULL, 'click', 2.5, NULL, 'free'),
+      (NULL, 'u3', 'click', 1, '2024-05-02 00:00:00', NULL),
+      ('😀@x.io', NULL, 'émoji 🚀', 1, '2024-05-03 00:00:00', NULL),
+      ('e@x.io', 'u5', 'login', 3, '2024-05-04 00:00:00', NULL),
+      ('f@x.io', 'u6', 'login', 1, '2024-05-05 00:00:00', NULL),
+      ('g@x.io', 'u7', 'login', 1, '2024-05-06 00:00:00', NULL)`);
+    await h.apply([
+      activity('events', 'id', {
+        mapping: {
+          email: 'email',
+          externalId: 'user_id',
+          action: 'action',
+          weight: 'qty',
+          date: 'created_at',
+        },
+        info: ['plan'],
+      }),
+    ]);
+    const before = new Date().toISOString();
+    const first = await h.sync('events');
+    expect(first).toMatchObject({
+      status: 'succeeded',
+      rowsRead: 7,
+      landed: 7,
+      rejected: 0,
+      cursor: '7',
+    });
+    const rows = landed(
+      'SELECT row_id, email, external_id, action, weight, date, info FROM activities ORDER BY id',
+    );
+    expect(rows).toHaveLength(7);
+    expect(rows[0]).toMatchObject({
+      row_id: '1',
+      email: 'a@x.io',
+      weight: 1,
+      date: '2024-05-01T10:00:00.250Z',
+      info: '{"plan":"pro"}',
+    });
+    expect(rows[1]).toMatchObject({ email: 'b@x.io', external_id: null, weight: 2.5 });
+    expect(String(rows[1]?.date) >= before).toBe(true);
+    expect(rows[3]).toMatchObject({ email: '😀@x.io', action: 'émoji 🚀' });
+    const again = await h.sync('events');
+    expect(again).toMatchObject({ status: 'succeeded', rowsRead: 0, landed: 0, cursor: '7' });
+    expect(landed('SELECT count(*) AS n FROM activities')[0]?.n).toBe(7);
+  });
+
+  it('keeps bad rows as rejects with key and reason and lands the rest', async () => {
+    await db.exec(
+      `CREATE TABLE bad_events (id BIGINT PRIMARY KEY, email VARCHAR(300), action VARCHAR(300), w VARCHAR(20), d VARCHAR(40))`,
+    );
+    await db.exec(`INSERT INTO bad_events VALUES
+      (1, 'ok@x.io', 'a', '2', '2024-01-01'),
+      (2, NULL, 'no identity', NULL, NULL),
+      (3, 'w@x.io', 'a', 'heavy', NULL),
+      (4, 'd@x.io', 'a', NULL, 'yesterday'),
+      (5, 'l@x.io', REPEAT('x', 256), NULL, NULL),
+      (6, 'ok2@x.io', 'a', NULL, '1714557600')`);
+    await h.apply([
+      activity('bad_events', 'id', {
+        mapping: { email: 'email', action: 'action', weight: 'w', date: 'd' },
+      }),
+    ]);
+    const r = await h.sync('bad_events');
+    expect(r).toMatchObject({
+      status: 'succeeded',
+      rowsRead: 6,
+      landed: 2,
+      rejected: 4,
+      cursor: '6',
+    });
+    const section = (await h.store.listSections()).find((s) => s.name === 'bad_events');
+    const rejects = await h.store.listRejects({ sectionId: section?.id ?? 0 });
+    expect(rejects.map((x) => [x.key, x.code, x.field])).toEqual([
+      ['2', 'missing_identity', 'email'],
+      ['3', 'not_a_number', 'weight'],
+      ['4', 'bad_date', 'date'],
+      ['5', 'too_long', 'action'],
+    ]);
+    expect(rejects[1]?.reason).toContain('column w');
+    expect(rejects[1]?.input).toBe('heavy');
+    expect(landed('SELECT date FROM activities WHERE row_id = ?', ['6'])[0]?.date).toBe(
+      '2024-05-01T10:00:00.000Z',
+    );
+  });
+});
+
+describe('metrics', () => {
+  it('lands metric points with the section model and exact values', async () => {
+    await db.exec(
+      `CREATE TABLE daily_usage (seq BIGINT UNSIGNED PRIMARY KEY, metric VARCHAR(50), amount DECIMAL(20,4), company_id VARCHAR(20), day DATE)`,
+    );
+    await db
+      .exec(
+        `INSERT INTO daily_usage VALUES (1, 'seats', 12.5, 'c1', '2024-05-01'), (2, 'seats', NULL, 'c2', '2024-05-01'),
+      (3, 'seats', 7, 'c1', '2024-05-02'), (4, 'logins', 'abc', 'c1', NULL)`,
+      )
+      .catch(async () => {
+        // DECIMAL refuses 'abc' in strict mode; insert the non-numeric case through a VARCHAR table below.
+        await db.exec(
+          `INSERT INTO daily_usage VALUES (1, 'seats', 12.5, 'c1', '2024-05-01'), (2, 'seats', NULL, 'c2', '2024-05-01'), (3, 'seats', 7, 'c1', '2024-05-02')`,
+        );
+      });
+    await h.apply([
+      {
+        name: 'seats',
+        dataType: 'metrics',
+        model: 'EndUser',
+        table: 'daily_usage',
+        key: 'seq',
+        batchSize: 2,
+        mapping: { dimensionId: 'metric', value: 'amount', externalId: 'company_id', date: 'day' },
+      },
+    ]);
+    const r = await h.sync('seats');
+    expect(r).toMatchObject({ status: 'succeeded', rowsRead: 3, landed: 2, rejected: 1 });
+    expect(
+      landed('SELECT model, external_id, dimension_id, value, date FROM metric_points ORDER BY id'),
+    ).toEqual([
+      {
+        model: 'Enduser',
+        external_id: 'c1',
+        dimension_id: 'seats',
+        value: 12.5,
+        date: '2024-05-01T00:00:00.000Z',
+      },
+      {
+        model: 'Enduser',
+        external_id: 'c1',
+        dimension_id: 'seats',
+        value: 7,
+        date: '2024-05-02T00:00:00.000Z',
+      },
+    ]);
+  });
+});
+
+describe('keys', () => {
+  it('reads BIGINT UNSIGNED keys up to 2^64-1 exactly', async () => {
+    await db.exec(
+      `CREATE TABLE big (id BIGINT UNSIGNED PRIMARY KEY, email VARCHAR(50), action VARCHAR(10))`,
+    );
+    await db.exec(`INSERT INTO big VALUES (18446744073709551610, 'a@x', 'a'), (18446744073709551613, 'b@x', 'a'),
+      (18446744073709551614, 'c@x', 'a'), (18446744073709551615, 'd@x', 'a')`);
+    await h.apply([activity('big', 'id', { batchSize: 2 })]);
+    const r = await h.sync('big');
+    expect(r).toMatchObject({ rowsRead: 4, landed: 4, cursor: '18446744073709551615' });
+    expect(landed('SELECT row_id FROM activities ORDER BY id').map((x) => x.row_id)).toEqual([
+      '18446744073709551610',
+      '18446744073709551613',
+      '18446744073709551614',
+      '18446744073709551615',
+    ]);
+    await h.store.setCursor(r.sectionId, '18446744073709551614');
+    expect(await h.sync('big')).toMatchObject({
+      rowsRead: 1,
+      landed: 0,
+      cursor: '18446744073709551615',
+    });
+  });
+
+  it('reads DECIMAL and string keys exactly, in MySQL order', async () => {
+    await db.exec(
+      `CREATE TABLE dec_keys (k DECIMAL(30,10) PRIMARY KEY, email VARCHAR(50), action VARCHAR(10))`,
+    );
+    await db.exec(
+      `INSERT INTO dec_keys VALUES (12345678901234567890.0000000001, 'a@x', 'a'), (12345678901234567890.0000000002, 'b@x', 'a'), (-1.5, 'c@x', 'a')`,
+    );
+    await db.exec(
+      `CREATE TABLE str_keys (k VARCHAR(32) PRIMARY KEY, email VARCHAR(50), action VARCHAR(10))`,
+    );
+    await db.exec(
+      `INSERT INTO str_keys VALUES ('2024-01-01-a', 'a@x', 'a'), ('2024-01-01-b', 'b@x', 'a'), ('2024-01-02', 'c@x', 'a'), ('2024-01-03-😀', 'd@x', 'a')`,
+    );
+    await h.apply([
+      activity('dec_keys', 'k', { batchSize: 2 }),
+      activity('str_keys', 'k', { batchSize: 2 }),
+    ]);
+    expect(await h.sync('dec_keys')).toMatchObject({
+      landed: 3,
+      cursor: '12345678901234567890.0000000002',
+    });
+    expect(await h.sync('str_keys')).toMatchObject({ landed: 4, cursor: '2024-01-03-😀' });
+    await db.exec(`INSERT INTO dec_keys VALUES (12345678901234567890.0000000003, 'd@x', 'a')`);
+    expect(await h.sync('dec_keys')).toMatchObject({ rowsRead: 1, landed: 1 });
+  });
+
+  it('lands rows that share a key at a batch boundary exactly once', async () => {
+    await db.exec(
+      `CREATE TABLE ts_events (id INT PRIMARY KEY, ts DATETIME, email VARCHAR(50), action VARCHAR(10), KEY (ts))`,
+    );
+    const values: string[] = [];
+    // 5 rows per timestamp: every batch of 3 ends inside a tie group.
+    for (let i = 1; i <= 20; i++)
+      values.push(
+        `(${i}, '2024-01-01 00:00:${String(Math.ceil(i / 5)).padStart(2, '0')}', 'u${i}@x', 'a')`,
+      );
+    await db.exec(`INSERT INTO ts_events VALUES ${values.join(',')}`);
+    await h.apply([activity('ts_events', 'ts', { batchSize: 3 })]);
+    const r = await h.sync('ts_events');
+    expect(r).toMatchObject({ status: 'succeeded', landed: 20, cursor: '2024-01-01 00:00:04' });
+    expect(landed('SELECT count(DISTINCT row_id) AS d, count(*) AS n FROM activities')[0]).toEqual({
+      d: 20,
+      n: 20,
+    });
+  });
+
+  it('lands a tie group larger than the batch size, with and without a primary key', async () => {
+    await db.exec(
+      `CREATE TABLE ties_pk (id INT PRIMARY KEY, ts DATE, email VARCHAR(50), action VARCHAR(10), KEY (ts))`,
+    );
+    await db.exec(
+      `CREATE TABLE ties_nopk (ts DATE, email VARCHAR(50), action VARCHAR(10), KEY (ts))`,
+    );
+    const rows: string[] = [];
+    for (let i = 1; i <= 25; i++)
+      rows.push(
+        `'${i <= 2 ? '2024-01-01' : i <= 23 ? '2024-01-02' : '2024-01-03'}', 'u${i % 4}@x', 'a'`,
+      );
+    await db.exec(`INSERT INTO ties_pk VALUES ${rows.map((r, i) => `(${i + 1}, ${r})`).join(',')}`);
+    // Identical rows on purpose: without a key they are told apart by their rank.
+    await db.exec(`INSERT INTO ties_nopk VALUES ${rows.map((r) => `(${r})`).join(',')}`);
+    await h.apply([
+      activity('ties_pk', 'ts', { batchSize: 4 }),
+      activity('ties_nopk', 'ts', { batchSize: 4 }),
+    ]);
+    expect(await h.sync('ties_pk')).toMatchObject({ landed: 25, cursor: '2024-01-03' });
+    expect(await h.sync('ties_nopk')).toMatchObject({ landed: 25, cursor: '2024-01-03' });
+    // A reset re-reads everything and lands nothing twice, identical rows included.
+    for (const name of ['ties_pk', 'ties_nopk']) {
+      const s = (await h.store.listSections()).find((x) => x.name === name);
+      await h.store.setCursor(s?.id ?? 0, null);
+      expect(await h.sync(name)).toMatchObject({
+        landed: 0,
+        rowsRead: expect.any(Number) as number,
+      });
+    }
+    expect(landed('SELECT count(*) AS n FROM activities')[0]?.n).toBe(50);
+  });
+
+  it('works with reserved words, spaces, backticks and non-ASCII identifiers', async () => {
+    await db.exec(
+      'CREATE TABLE `order` (`select` INT PRIMARY KEY, `e mail` VARCHAR(50), `act``ion` VARCHAR(20), `дата` DATETIME)',
+    );
+    await db.exec(
+      "INSERT INTO `order` VALUES (1, 'a@x', 'buy', '2024-01-01 00:00:00'), (2, 'b@x', 'sell', NULL)",
+    );
+    await h.apply([
+      {
+        name: 'orders',
+        dataType: 'activities',
+        table: 'order',
+        key: 'select',
+        mapping: { email: 'e mail', action: 'act`ion', date: 'дата' },
+      },
+    ]);
+    const r = await h.sync('orders');
+    expect(r).toMatchObject({ status: 'succeeded', landed: 2, cursor: '2' });
+    expect(landed('SELECT action FROM activities ORDER BY id').map((x) => x.action)).toEqual([
+      'buy',
+      'sell',
+    ]);
+  });
+});
+
+describe('lookback, reset and failures', () => {
+  it('lands rows that commit out of key order when a lookback covers them', async () => {
+    await db.exec(`CREATE TABLE late (id INT PRIMARY KEY, email VARCHAR(50), action VARCHAR(10))`);
+    await db.exec(
+      `INSERT INTO late VALUES (1,'a@x','a'),(2,'b@x','a'),(4,'d@x','a'),(5,'e@x','a')`,
+    );
+    await h.apply([activity('late', 'id', { batchSize: 10, lookback: '3' })]);
+    expect(await h.sync('late')).toMatchObject({ landed: 4, cursor: '5' });
+    // id 3 became visible after 5 was read, as a slow transaction would make it.
+    await db.exec(`INSERT INTO late VALUES (3,'c@x','a'),(6,'f@x','a')`);
+    expect(await h.sync('late')).toMatchObject({ rowsRead: 4, landed: 2, cursor: '6' });
+    expect(await h.sync('late')).toMatchObject({ landed: 0, cursor: '6' });
+    expect(landed('SELECT count(*) AS n FROM activities')[0]?.n).toBe(6);
+  });
+
+  it('re-reads after a reset without landing any row twice', async () => {
+    await db.exec(
+      `CREATE TABLE resets (id INT PRIMARY KEY, email VARCHAR(50), action VARCHAR(10))`,
+    );
+    await db.exec(
+      `INSERT INTO resets VALUES (1,'a@x','a'),(2,'b@x','a'),(3,'c@x','a'),(4,'d@x','a')`,
+    );
+    await h.apply([activity('resets', 'id')]);
+    const first = await h.sync('resets');
+    await h.store.setCursor(first.sectionId, '2');
+    expect(await h.sync('resets')).toMatchObject({ rowsRead: 2, landed: 0, cursor: '4' });
+    await h.store.setCursor(first.sectionId, null);
+    expect(await h.sync('resets')).toMatchObject({ rowsRead: 4, landed: 0, cursor: '4' });
+    expect(landed('SELECT count(*) AS n FROM activities')[0]?.n).toBe(4);
+  });
+
+  it('logs a failed run when the table is dropped, keeps the cursor, and resumes', async () => {
+    await db.exec(
+      `CREATE TABLE fragile (id INT PRIMARY KEY, email VARCHAR(50), action VARCHAR(10))`,
+    );
+    await db.exec(`INSERT INTO fragile VALUES (1,'a@x','a'),(2,'b@x','a')`);
+    await h.apply([activity('fragile', 'id')]);
+    expect(await h.sync('fragile')).toMatchObject({ landed: 2, cursor: '2' });
+    await db.exec(`DROP TABLE fragile`);
+    const failed = await h.sync('fragile');
+    expect(failed).toMatchObject({
+      status: 'failed',
+      errorCode: 'MYSQL_TABLE_MISSING',
+      cursor: '2',
+    });
+    expect(failed.error).toContain('fragile');
+    await db.exec(
+      `CREATE TABLE fragile (id INT PRIMARY KEY, email VARCHAR(50), action VARCHAR(10))`,
+    );
+    await db.exec(`INSERT INTO fragile VALUES (1,'a@x','a'),(2,'b@x','a'),(3,'c@x','a')`);
+    expect(await h.sync('fragile')).toMatchObject({
+      status: 'succeeded',
+      rowsRead: 1,
+      landed: 1,
+      cursor: '3',
+    });
+    const runs = await h.store.listRuns({ sectionId: failed.sectionId });
+    expect(runs.map((r) => r.status)).toEqual(['succeeded', 'failed', 'succeeded']);
+  });
+});

@@ -1,0 +1,185 @@
+import { mkdtemp, readFile, readdir, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import BetterSqlite3 from 'better-sqlite3';
+import { Kysely, SqliteDialect } from 'kysely';
+import { afterEach, describe, expect, it } from 'vitest';
+import { openStore } from '../../src/store/open-store.js';
+import type { Database } from '../../src/store/schema.js';
+import { createSecretBox } from '../../src/store/secret-box.js';
+import { openSqliteStore } from '../../src/store/sqlite-store.js';
+import { integration, section, storeBehaviour } from './store-behaviour.js';
+import type { StoreUnderTest } from './store-behaviour.js';
+
+function reader(file: string): Kysely<Database> {
+  return new Kysely<Database>({
+    dialect: new SqliteDialect({ database: new BetterSqlite3(file) }),
+  });
+}
+
+async function openTemp(): Promise<StoreUnderTest & { dir: string }> {
+  const dir = await mkdtemp(join(tmpdir(), 'sluice-store-'));
+  const store = await openStore({ dataDir: dir });
+  const db = reader(join(dir, 'sluice.db'));
+  return {
+    dir,
+    store,
+    db,
+    cleanup: async () => {
+      await db.destroy();
+      await store.close();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+storeBehaviour('sqlite', openTemp);
+
+describe('SQLite store', () => {
+  const dirs: string[] = [];
+  async function tempDir(): Promise<string> {
+    const dir = await mkdtemp(join(tmpdir(), 'sluice-store-'));
+    dirs.push(dir);
+    return dir;
+  }
+  afterEach(async () => {
+    for (const dir of dirs.splice(0)) await rm(dir, { recursive: true, force: true });
+  });
+
+  it('keeps passwords encrypted at rest: no file in the data folder holds the plain text', async () => {
+    const dataDir = await tempDir();
+    const password = 'plain-Passw0rd-that-must-not-leak';
+    const store = await openStore({ dataDir });
+    await store.applyConfig(
+      integration({ mysql: { host: 'h', port: 3306, user: 'u', database: 'd', password } }),
+      [section('events')],
+    );
+    // Read while open too: the row sits in the WAL file until a checkpoint.
+    const scan = async () => {
+      for (const name of await readdir(dataDir)) {
+        const bytes = await readFile(join(dataDir, name));
+        expect(bytes.includes(password), `${name} holds the plain password`).toBe(false);
+      }
+    };
+    await scan();
+    await store.close();
+    await scan();
+
+    const raw = new BetterSqlite3(join(dataDir, 'sluice.db'));
+    const row = raw.prepare('SELECT password_enc FROM integrations').get() as {
+      password_enc: string;
+    };
+    raw.close();
+    expect(row.password_enc).toMatch(/^v1:[^:]+:[^:]+:[^:]+$/);
+
+    const reopened = await openStore({ dataDir });
+    expect(await reopened.getIntegrationPassword('shop')).toBe(password);
+    await reopened.close();
+  });
+
+  it('fails with SECRET_KEY_INVALID when the secret key is not the one that encrypted', async () => {
+    const dataDir = await tempDir();
+    const first = await openStore({ dataDir, secretKey: 'the right key' });
+    await first.applyConfig(
+      integration({ mysql: { host: 'h', port: 3306, user: 'u', database: 'd', password: 'pw' } }),
+      [],
+    );
+    expect(await first.getIntegrationPassword('shop')).toBe('pw');
+    await first.close();
+
+    const wrong = await openStore({ dataDir, secretKey: 'a wrong key' });
+    await expect(wrong.getIntegrationPassword('shop')).rejects.toMatchObject({
+      code: 'SECRET_KEY_INVALID',
+    });
+    // Listing never decrypts, so a wrong key does not hide the integrations.
+    expect((await wrong.getIntegration('shop'))?.hasPassword).toBe(true);
+    await wrong.close();
+
+    const keyFile = await openStore({ dataDir });
+    await expect(keyFile.getIntegrationPassword('shop')).rejects.toMatchObject({
+      code: 'SECRET_KEY_INVALID',
+    });
+    await keyFile.close();
+  });
+
+  it('creates the data folder, the store file and an owner-only secret.key on first open', async () => {
+    const dataDir = join(await tempDir(), 'nested', 'data');
+    const store = await openStore({ dataDir });
+    await store.close();
+    expect((await stat(join(dataDir, 'sluice.db'))).isFile()).toBe(true);
+    const key = await stat(join(dataDir, 'secret.key'));
+    expect(key.mode & 0o777).toBe(0o600);
+    expect(key.size).toBe(32);
+  });
+
+  it('keeps its data across reopen and runs no migration twice', async () => {
+    const dataDir = await tempDir();
+    const store = await openStore({ dataDir });
+    await store.applyConfig(integration(), [section('events')]);
+    await store.close();
+    await store.close(); // closing twice is harmless
+
+    const again = await openStore({ dataDir });
+    expect((await again.listSections()).map((s) => s.name)).toEqual(['events']);
+    await again.close();
+    const raw = new BetterSqlite3(join(dataDir, 'sluice.db'));
+    const names = raw.prepare('SELECT name FROM kysely_migration').all();
+    raw.close();
+    expect(names).toEqual([{ name: '0001_initial' }]);
+  });
+
+  it('refuses calls after close with STORE_FAILED', async () => {
+    const store = await openStore({ dataDir: await tempDir() });
+    await store.close();
+    await expect(store.listSections()).rejects.toMatchObject({ code: 'STORE_FAILED' });
+  });
+
+  it('sets WAL, synchronous NORMAL and foreign keys on its connection', async () => {
+    const dataDir = await tempDir();
+    const store = await openStore({ dataDir });
+    const raw = new BetterSqlite3(join(dataDir, 'sluice.db'));
+    expect(raw.pragma('journal_mode', { simple: true })).toBe('wal');
+    raw.close();
+    // Foreign keys are per connection: a pruned section taking its runs with it proves them on.
+    await store.applyConfig(integration(), [section('a'), section('b')]);
+    const b = (await store.listSections()).find((s) => s.name === 'b')!;
+    await store.startRun(b.id, 'manual');
+    await store.applyConfig(integration(), [section('a')], { prune: true });
+    expect(await store.listRuns({})).toEqual([]);
+    await store.close();
+  });
+
+  it('shares locks and cursors between two processes opening the same file', async () => {
+    const dataDir = await tempDir();
+    const one = await openStore({ dataDir });
+    const two = await openStore({ dataDir });
+    await one.applyConfig(integration(), [section('events')]);
+    const [s] = await two.listSections();
+    const owner = (id: string) => ({ id, host: 'h', pid: process.pid });
+    expect(await one.acquireLock(s!.id, owner('one'), 60_000)).toBe(true);
+    expect(await two.acquireLock(s!.id, owner('two'), 60_000)).toBe(false);
+    await two.setCursor(s!.id, '7');
+    expect((await one.getSection(s!.id))?.cursor).toBe('7');
+    await one.close();
+    await two.close();
+  });
+
+  it('names the failed migration and leaves no half-made schema', async () => {
+    const file = join(await tempDir(), 'clash.db');
+    const raw = new BetterSqlite3(file);
+    // A table of the same name makes 0001_initial fail partway, after it created `integrations`.
+    raw.exec('CREATE TABLE runs (x integer)');
+    raw.close();
+    const secretBox = createSecretBox(Buffer.alloc(32), 'a test key');
+    await expect(openSqliteStore({ file, secretBox })).rejects.toMatchObject({
+      code: 'STORE_FAILED',
+      message: expect.stringContaining('0001_initial'),
+    });
+    const check = new BetterSqlite3(file);
+    const tables = check
+      .prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
+      .all();
+    check.close();
+    expect(tables).toEqual([{ name: 'runs' }]);
+  });
+});
