@@ -27,6 +27,11 @@ export interface RunOptions {
   trigger?: string;
   /** Called after every batch. Asking for progress costs one MAX(key) query per run. */
   onProgress?: (p: Progress) => void;
+  /**
+   * Aborting ends the run after the batch being landed (turning an integration off, shutting
+   * down): the cursor stays at that batch and the run is logged as succeeded, having stopped early.
+   */
+  signal?: AbortSignal;
 }
 
 /** What one run of a section did: the run record plus the section it belongs to. */
@@ -216,6 +221,7 @@ export class Engine {
       source.readAfter(plan, after, limit),
     );
     while (pending) {
+      if (options.signal?.aborted) break;
       const rows: SourceRow[] = await pending;
       pending = undefined;
       if (rows.length === 0) break;
