@@ -37,6 +37,20 @@ export interface SqliteStoreOptions {
   secretBox: SecretBox;
 }
 
+/**
+ * Connection settings of the store (the benchmark's raw write uses the same): WAL journal,
+ * synchronous=NORMAL, busy_timeout 5000 ms, foreign keys on, and 32 MiB of page cache (default
+ * 2 MiB), which keeps the hot part of the landed tables' unique indexes in memory: text row ids of
+ * integer keys do not insert in B-tree order.
+ */
+export const SQLITE_PRAGMAS = [
+  'journal_mode = WAL',
+  'synchronous = NORMAL',
+  'busy_timeout = 5000',
+  'foreign_keys = ON',
+  'cache_size = -32768',
+] as const;
+
 /** What `startRun` writes into a run it finds still `running`. */
 export const INTERRUPTED_ERROR = 'interrupted: the process running it stopped';
 
@@ -54,13 +68,7 @@ export async function openSqliteStore(options: SqliteStoreOptions): Promise<Stor
     throw storeFailed(`cannot open the store file ${options.file}`, err);
   }
   try {
-    sqlite.pragma('journal_mode = WAL');
-    sqlite.pragma('synchronous = NORMAL');
-    sqlite.pragma('busy_timeout = 5000');
-    sqlite.pragma('foreign_keys = ON');
-    // 32 MiB of page cache (default 2 MiB) keeps the hot part of the landed tables' unique
-    // indexes in memory: text row ids of integer keys do not insert in B-tree order.
-    sqlite.pragma('cache_size = -32768');
+    for (const pragma of SQLITE_PRAGMAS) sqlite.pragma(pragma);
     const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
     // Kysely runs SQLite migrations without a transaction; one IMMEDIATE transaction around them
     // makes a failed migration leave nothing behind and makes a second process opening a new

@@ -303,6 +303,21 @@ describe('a sync from the command line', () => {
     );
   });
 
+  it('logs a failed run when MySQL refuses the password, and resumes once it is right', async () => {
+    const dir = join(work, 'denied');
+    expect(
+      (await sluice(dir, ['apply', '-f', await writeConfig('ok3.yaml', config())], env)).code,
+    ).toBe(0);
+    const r = await sluice(dir, ['sync', '--once', '--section', 'seats'], {
+      TEST_MYSQL_PW: 'not-the-password',
+    });
+    expect(r.code).toBe(1);
+    expect(r.stdout).toContain('error [MYSQL_ACCESS_DENIED]');
+    expect(r.stdout).toContain('check the user name and password');
+    const ok = await sluice(dir, ['sync', '--once', '--section', 'seats', '--json'], env);
+    expect(JSON.parse(ok.stdout)).toMatchObject({ status: 'succeeded', landed: 2, cursor: '2' });
+  });
+
   it('prints help for every command', async () => {
     const r = await sluice(dataDir(), ['--help']);
     for (const cmd of ['apply', 'sync', 'stats', 'logs', 'rejects', 'reset', 'export'])

@@ -325,6 +325,32 @@ describe('lookback, reset and failures', () => {
     expect(landed('SELECT count(*) AS n FROM activities')[0]?.n).toBe(6);
   });
 
+  it('looks back a duration on a temporal key', async () => {
+    await db.exec(
+      `CREATE TABLE late_ts (id INT PRIMARY KEY, ts DATETIME(6), email VARCHAR(50), action VARCHAR(10), KEY (ts))`,
+    );
+    await db.exec(
+      `INSERT INTO late_ts VALUES (1,'2024-01-01 10:00:00.000001','a@x','a'),(2,'2024-01-01 10:20:00.5','b@x','a')`,
+    );
+    await h.apply([activity('late_ts', 'ts', { lookback: '10m' })]);
+    expect(await h.sync('late_ts')).toMatchObject({
+      landed: 2,
+      cursor: '2024-01-01 10:20:00.500000',
+    });
+    // Committed late, 5 minutes behind the cursor: inside the window. 15 minutes behind: outside.
+    await db.exec(
+      `INSERT INTO late_ts VALUES (3,'2024-01-01 10:15:00','c@x','a'),(4,'2024-01-01 10:05:00','d@x','a')`,
+    );
+    expect(await h.sync('late_ts')).toMatchObject({
+      rowsRead: 2,
+      landed: 1,
+      cursor: '2024-01-01 10:20:00.500000',
+    });
+    expect(landed('SELECT email FROM activities WHERE email IN (?, ?)', ['c@x', 'd@x'])).toEqual([
+      { email: 'c@x' },
+    ]);
+  });
+
   it('re-reads after a reset without landing any row twice', async () => {
     await db.exec(
       `CREATE TABLE resets (id INT PRIMARY KEY, email VARCHAR(50), action VARCHAR(10))`,

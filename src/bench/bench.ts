@@ -1,0 +1,240 @@
+/**
+ * `npm run bench`: a 1,000,000-row sync of the local MySQL/MariaDB into a fresh store, next to
+ * the raw read and write limits of the same machine measured in the same run. See docs/bench.md.
+ *
+ * Options: --rows N (rows per table, default 1000000), --json (one JSON object on stdout),
+ * --idle-ticks N (default 200), --cpu-prof (profile the activities sync and list the hottest
+ * functions; slows that sync down), --keep (keep the temporary data folder), --host, --port,
+ * --user, --database (default 127.0.0.1, 3306, root, sluice_bench). The password comes from
+ * MYSQL_PASSWORD (empty by default), as for `npm run demo`.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { cpus, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { readEnv } from '../cli/env.js';
+import { ensureDataset, type MysqlTarget } from './dataset.js';
+import { BATCH, rawReadCli, rawReadMysql2, rawWrite } from './limits.js';
+import {
+  ACTIVITIES_SECTION,
+  METRICS_SECTION,
+  applyConfig,
+  idleTicks,
+  summariseCpuProfile,
+  syncSection,
+  type HotFunction,
+} from './sync.js';
+
+interface BenchResult {
+  rows: number;
+  batchSize: number;
+  syncRowsPerSec: number;
+  metricsSyncRowsPerSec: number;
+  rawReadRowsPerSec: number;
+  rawReadCliRowsPerSec: number;
+  rawWriteRowsPerSec: number;
+  /** syncRowsPerSec / min(rawReadRowsPerSec, rawWriteRowsPerSec). */
+  ratioVsLimit: number;
+  peakRssMb: number | null;
+  metricsPeakRssMb: number | null;
+  idleTickMs: number;
+  idleTickP95Ms: number;
+  idleTicks: number;
+  durations: {
+    generateMs: number;
+    rawReadMs: number;
+    rawReadCliMs: number;
+    rawWriteMs: number;
+    syncMs: number;
+    syncEngineMs: number;
+    metricsSyncMs: number;
+    metricsSyncEngineMs: number;
+    totalMs: number;
+  };
+  datasetReused: boolean;
+  profiled: boolean;
+  hotFunctions?: HotFunction[];
+  machine: { node: string; cpus: number; cpuModel: string; memoryGb: number; server: string };
+}
+
+function positive(value: string | undefined, flag: string, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (!/^\d+$/.test(value) || Number(value) < 1) {
+    throw new Error(`${flag} must be a positive whole number, not "${value}"`);
+  }
+  return Number(value);
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      rows: { type: 'string' },
+      json: { type: 'boolean', default: false },
+      'idle-ticks': { type: 'string' },
+      'cpu-prof': { type: 'boolean', default: false },
+      keep: { type: 'boolean', default: false },
+      host: { type: 'string', default: '127.0.0.1' },
+      port: { type: 'string', default: '3306' },
+      user: { type: 'string', default: 'root' },
+      database: { type: 'string', default: 'sluice_bench' },
+    },
+  });
+  const rows = positive(values.rows, '--rows', 1_000_000);
+  const ticks = positive(values['idle-ticks'], '--idle-ticks', 200);
+  const env = readEnv();
+  const target: MysqlTarget = {
+    host: values.host,
+    port: positive(values.port, '--port', 3306),
+    user: values.user,
+    password: env.get('MYSQL_PASSWORD') ?? '',
+    database: values.database,
+  };
+  // Progress goes to stderr, so `--json` leaves stdout to the one result object.
+  const log = (line: string) => process.stderr.write(`${line}\n`);
+  const began = performance.now();
+
+  const dataset = await ensureDataset(target, rows, log);
+  const dir = await mkdtemp(join(tmpdir(), 'sluice-bench-'));
+  try {
+    log('raw read: mariadb client');
+    const cli = await rawReadCli(target, rows);
+    log('raw read: mysql2 keyset');
+    const read = await rawReadMysql2(target, rows);
+    log('raw write: better-sqlite3');
+    const write = await rawWrite(dir, rows);
+
+    const dataDir = join(dir, 'data');
+    await applyConfig(dataDir, target);
+    const profDir = join(dir, 'cpu-prof');
+    const profFlags = values['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : [];
+    log(`sync: ${ACTIVITIES_SECTION}${values['cpu-prof'] ? ' (profiled)' : ''}`);
+    const sync = await syncSection(dataDir, target, ACTIVITIES_SECTION, rows, profFlags);
+    log(`sync: ${METRICS_SECTION}`);
+    const metrics = await syncSection(dataDir, target, METRICS_SECTION, rows);
+    log(`idle tick: ${ticks} caught-up runs`);
+    const idle = await idleTicks(dataDir, target, ACTIVITIES_SECTION, ticks);
+    const hotFunctions = values['cpu-prof'] ? await summariseCpuProfile(profDir, 20) : undefined;
+
+    const perSec = (n: number, ms: number) => (n * 1000) / ms;
+    const syncRowsPerSec = perSec(rows, sync.ms);
+    const rawReadRowsPerSec = perSec(rows, read.ms);
+    const rawWriteRowsPerSec = perSec(rows, write.ms);
+    const result: BenchResult = {
+      rows,
+      batchSize: BATCH,
+      syncRowsPerSec,
+      metricsSyncRowsPerSec: perSec(rows, metrics.ms),
+      rawReadRowsPerSec,
+      rawReadCliRowsPerSec: perSec(rows, cli.ms),
+      rawWriteRowsPerSec,
+      ratioVsLimit: syncRowsPerSec / Math.min(rawReadRowsPerSec, rawWriteRowsPerSec),
+      peakRssMb: sync.peakRssMb,
+      metricsPeakRssMb: metrics.peakRssMb,
+      idleTickMs: idle.medianMs,
+      idleTickP95Ms: idle.p95Ms,
+      idleTicks: idle.ticks,
+      durations: {
+        generateMs: dataset.generateMs,
+        rawReadMs: read.ms,
+        rawReadCliMs: cli.ms,
+        rawWriteMs: write.ms,
+        syncMs: sync.ms,
+        syncEngineMs: sync.result.durationMs,
+        metricsSyncMs: metrics.ms,
+        metricsSyncEngineMs: metrics.result.durationMs,
+        totalMs: performance.now() - began,
+      },
+      datasetReused: dataset.reused,
+      profiled: values['cpu-prof'],
+      ...(hotFunctions ? { hotFunctions } : {}),
+      machine: {
+        node: process.version,
+        cpus: cpus().length,
+        cpuModel: cpus()[0]?.model ?? 'unknown',
+        memoryGb: Math.round(totalmem() / 2 ** 30),
+        server: dataset.serverVersion,
+      },
+    };
+    process.stdout.write(values.json ? `${JSON.stringify(result)}\n` : report(result));
+    if (values.keep) log(`kept ${dir}`);
+  } finally {
+    if (!values.keep) await rm(dir, { recursive: true, force: true });
+  }
+}
+
+const int = (n: number) => Math.round(n).toLocaleString('en-US');
+const secs = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+const mb = (n: number | null) => (n === null ? 'n/a' : `${Math.round(n)} MiB`);
+
+function report(r: BenchResult): string {
+  const d = r.durations;
+  const rowsOf = (label: string, perSec: number, ms: number, note: string) => [
+    label,
+    `${int(perSec)} rows/s`,
+    secs(ms),
+    note,
+  ];
+  const lines: string[][] = [
+    ['', 'speed', 'time', ''],
+    rowsOf(
+      'raw read, mysql2 keyset',
+      r.rawReadRowsPerSec,
+      d.rawReadMs,
+      `${int(r.batchSize)} rows per query`,
+    ),
+    rowsOf(
+      'raw read, mariadb client',
+      r.rawReadCliRowsPerSec,
+      d.rawReadCliMs,
+      'one query, --quick, to /dev/null',
+    ),
+    rowsOf(
+      'raw write, better-sqlite3',
+      r.rawWriteRowsPerSec,
+      d.rawWriteMs,
+      `${int(r.batchSize)} rows per transaction`,
+    ),
+    rowsOf(
+      'sluice sync, activities',
+      r.syncRowsPerSec,
+      d.syncMs,
+      `engine ${secs(d.syncEngineMs)}, peak RSS ${mb(r.peakRssMb)}${r.profiled ? ', PROFILED' : ''}`,
+    ),
+    rowsOf(
+      'sluice sync, metrics',
+      r.metricsSyncRowsPerSec,
+      d.metricsSyncMs,
+      `engine ${secs(d.metricsSyncEngineMs)}, peak RSS ${mb(r.metricsPeakRssMb)}`,
+    ),
+  ];
+  const widths = lines[0]!.map((_, i) => Math.max(...lines.map((l) => (l[i] ?? '').length)));
+  const table = lines
+    .map((l) =>
+      l
+        .map((c, i) => (i === 1 || i === 2 ? c.padStart(widths[i]!) : c.padEnd(widths[i]!)))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
+  const hot = r.hotFunctions
+    ? `\nhottest functions in the activities sync (self time):\n${r.hotFunctions
+        .map((h) => `  ${h.percent.toFixed(1).padStart(5)}%  ${h.function}  ${h.where}`)
+        .join('\n')}\n`
+    : '';
+  return (
+    `Sluice bench: ${int(r.rows)} rows per table (${r.datasetReused ? 'data set reused' : `data set generated in ${secs(d.generateMs)}`})\n` +
+    `${r.machine.cpus} x ${r.machine.cpuModel}, ${r.machine.memoryGb} GiB, Node ${r.machine.node}, ${r.machine.server}\n\n` +
+    `${table}\n\n` +
+    `ratio vs limit   ${r.ratioVsLimit.toFixed(2)}  (activities sync / slower of raw read and raw write)\n` +
+    `idle tick        ${r.idleTickMs.toFixed(2)} ms median, ${r.idleTickP95Ms.toFixed(2)} ms p95 over ${r.idleTicks} caught-up runs\n` +
+    hot +
+    `total            ${secs(d.totalMs)}\n`
+  );
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(
+    `bench failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
+  );
+  process.exitCode = 1;
+});
