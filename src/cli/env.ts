@@ -6,11 +6,25 @@ const envSchema = z.object({
   SLUICE_DATA_DIR: z.string().min(1).optional(),
   /** Encrypts stored MySQL passwords; without it a key file in the data folder is used. */
   SLUICE_SECRET_KEY: z.string().min(16, 'must be at least 16 characters').optional(),
+  /** IANA time zone of `daily at HH:00` schedules; default UTC. */
+  SLUICE_TIME_ZONE: z
+    .string()
+    .refine((tz) => {
+      try {
+        new Intl.DateTimeFormat('en-US', { timeZone: tz });
+        return true;
+      } catch {
+        return false;
+      }
+    }, 'must be an IANA time zone name, like UTC or Europe/Berlin')
+    .optional(),
 });
 
 export interface Env {
   dataDir: string | undefined;
   secretKey: string | undefined;
+  /** IANA time zone of daily schedules (SLUICE_TIME_ZONE); default UTC. */
+  timeZone: string;
   /** Any variable, for `passwordEnv` lookups. */
   get(name: string): string | undefined;
 }
@@ -25,6 +39,7 @@ export function readEnv(source: NodeJS.ProcessEnv = process.env): Env {
   return Object.freeze({
     dataDir: parsed.data.SLUICE_DATA_DIR,
     secretKey: parsed.data.SLUICE_SECRET_KEY,
+    timeZone: parsed.data.SLUICE_TIME_ZONE ?? 'UTC',
     get: (name: string) => frozen[name],
   });
 }

@@ -76,6 +76,35 @@ const mysqlSchema = z
     path: ['password'],
   });
 
+/** An alert webhook: an absolute http(s) URL. */
+const webhookSchema = z.string().superRefine((s, ctx) => {
+  let url: URL | undefined;
+  try {
+    url = new URL(s);
+  } catch {
+    url = undefined;
+  }
+  if (url === undefined || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
+    ctx.addIssue({
+      code: 'custom',
+      message: `"${s}" is not an http(s) URL (like https://hooks.example.com/sluice)`,
+    });
+  }
+});
+
+const integrationAlertsSchema = z.object({ webhook: webhookSchema.optional() }).strict();
+
+const sectionAlertsSchema = z
+  .object({
+    webhook: webhookSchema.optional(),
+    rejectThreshold: z
+      .number()
+      .int('must be a whole number of rejected rows')
+      .min(0, 'must be 0 or more')
+      .optional(),
+  })
+  .strict();
+
 const sectionSchema = z
   .object({
     name: nameSchema,
@@ -106,13 +135,19 @@ const sectionSchema = z
     mapping: z.record(z.string(), identifierSchema),
     info: z.array(identifierSchema).default([]),
     lookback: z.union([z.string(), z.number()]).transform(String).optional(),
+    alerts: sectionAlertsSchema.optional(),
   })
   .strict();
 
 const configSchema = z
   .object({
     integration: z
-      .object({ name: nameSchema, mysql: mysqlSchema, enabled: z.boolean().default(true) })
+      .object({
+        name: nameSchema,
+        mysql: mysqlSchema,
+        enabled: z.boolean().default(true),
+        alerts: integrationAlertsSchema.optional(),
+      })
       .strict(),
     sections: z.array(sectionSchema).default([]),
   })
@@ -151,6 +186,8 @@ export function parseConfig(input: unknown): ConfigResult {
     if (s.dataType === 'metrics') section.model = s.model ?? 'Company';
     else if (s.model !== undefined) section.model = s.model;
     if (s.lookback !== undefined) section.lookback = s.lookback;
+    const alerts = definedOnly(s.alerts);
+    if (alerts !== undefined) section.alerts = alerts;
     return section;
   });
   const issues = sections.flatMap((s) => checkSectionShape(s));
@@ -180,6 +217,8 @@ export function parseConfig(input: unknown): ConfigResult {
     integration: { name: integration.name, enabled: integration.enabled, mysql },
     sections,
   };
+  const integrationAlerts = definedOnly(integration.alerts);
+  if (integrationAlerts !== undefined) config.integration.alerts = integrationAlerts;
   return issues.length > 0 ? { ok: false, issues, config } : { ok: true, config };
 }
 
@@ -264,6 +303,13 @@ function zodIssue(input: unknown, issue: z.core.$ZodIssue): ConfigIssue {
     field,
     message: `${where}: ${message}`,
   };
+}
+
+/** The fields of an alerts block that are set; undefined when none is (`alerts: {}` means no alerts). */
+function definedOnly<T extends object>(value: T | undefined): T | undefined {
+  if (value === undefined) return undefined;
+  const entries = Object.entries(value).filter(([, v]) => v !== undefined);
+  return entries.length > 0 ? (Object.fromEntries(entries) as T) : undefined;
 }
 
 function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {

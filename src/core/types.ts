@@ -29,11 +29,27 @@ export interface MysqlConfig {
   ssl?: TlsConfig;
 }
 
+/** Where an integration's alerts go; its sections use this webhook unless they name their own. */
+export interface IntegrationAlerts {
+  /** http(s) URL that receives one JSON POST per alert. */
+  webhook?: string;
+}
+
+/** A section's alerts: its own webhook (overrides the integration's) and a reject threshold. */
+export interface SectionAlerts {
+  /** http(s) URL that receives one JSON POST per alert; default: the integration's webhook. */
+  webhook?: string;
+  /** Alert when one run rejects more rows than this (a count, >= 0); unset: no reject alert. */
+  rejectThreshold?: number;
+}
+
 export interface IntegrationConfig {
   name: string;
   mysql: MysqlConfig;
   /** The integration toggle; a section syncs only when its integration is enabled. Default true. */
   enabled: boolean;
+  /** Absent when no alert is configured. */
+  alerts?: IntegrationAlerts;
 }
 
 export interface SectionConfig {
@@ -54,6 +70,8 @@ export interface SectionConfig {
   info: string[];
   /** Re-read window behind the cursor: a count of key units (numeric keys) or a duration like `10m` (temporal keys). */
   lookback?: string;
+  /** Absent when no alert is configured. */
+  alerts?: SectionAlerts;
 }
 
 export interface SluiceConfig {

@@ -67,7 +67,12 @@ export async function exportConfig(store: Store, integrationName?: string): Prom
     mysql.database = integration.mysql.database;
     if (integration.mysql.ssl !== undefined) mysql.ssl = integration.mysql.ssl;
     const doc = {
-      integration: { name: integration.name, enabled: integration.enabled, mysql },
+      integration: {
+        name: integration.name,
+        enabled: integration.enabled,
+        mysql,
+        ...(integration.alerts !== undefined ? { alerts: integration.alerts } : {}),
+      },
       sections: sections.map((s) => {
         const out: Record<string, unknown> = {
           name: s.name,
@@ -84,6 +89,7 @@ export async function exportConfig(store: Store, integrationName?: string): Prom
         });
         if (s.info.length > 0) out.info = s.info;
         if (s.lookback !== undefined) out.lookback = s.lookback;
+        if (s.alerts !== undefined) out.alerts = s.alerts;
         return out;
       }),
     };

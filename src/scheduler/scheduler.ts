@@ -17,6 +17,8 @@ export interface SectionSchedule {
   lastRunAt: string | null;
   /** Consecutive failed runs (0 when the last run succeeded). */
   failures: number;
+  /** The error of the last failed run; null when the last run succeeded. */
+  lastError: string | null;
 }
 
 export interface Scheduler {
