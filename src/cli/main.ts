@@ -10,8 +10,10 @@ import type { SectionResult } from '../engine/engine.js';
 import { createMysqlSource } from '../source/mysql-source.js';
 import { openContext, passwordFor, type Context } from './context.js';
 import { readEnv } from './env.js';
+import { syncForeground } from './foreground.js';
 import { count, duration, table } from './format.js';
 import { progressReporter } from './progress.js';
+import { registerServerCommands, stdinInput, type Input } from './server-commands.js';
 
 const VERSION = (
   JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
@@ -41,6 +43,7 @@ export async function main(
   argv: string[],
   out: Output = defaultOutput,
   environment: NodeJS.ProcessEnv = process.env,
+  input: Input = stdinInput,
 ): Promise<number> {
   const env = readEnv(environment);
   let exitCode = 0;
@@ -63,6 +66,9 @@ Examples:
   $ sluice sync --once                 run every receiving section until caught up
   $ sluice stats --json                cursor, landed, rejected and last run per section
   $ sluice rejects --section seats     rows that could not land, with key and reason
+  $ sluice user add --email you@example.com --role superadmin
+                                       the first user of the web UI (asks for a password)
+  $ sluice serve                       web UI, API and scheduler on http://127.0.0.1:8080/
 
 Environment:
   SLUICE_DATA_DIR     the data folder (the --data-dir default)
@@ -170,8 +176,10 @@ Exit codes: 0 done, 1 a run or connection failed, 2 bad input (nothing changed).
 
   program
     .command('sync')
-    .description('Run sections until they have caught up')
-    .option('--once', 'run once and exit (required: the scheduler runs with `sluice serve`)')
+    .description(
+      'Run sections on their schedules until Ctrl-C (SIGINT/SIGTERM), or with --once until caught up',
+    )
+    .option('--once', 'run every section once until caught up, then exit')
     .option('-s, --section <name>', 'run only this section')
     .option('-i, --integration <name>', 'run only this integration')
     .option('--json', 'print one JSON object per section')
@@ -184,11 +192,21 @@ Exit codes: 0 done, 1 a run or connection failed, 2 bad input (nothing changed).
         json?: boolean;
         progress: boolean;
       }) => {
-        if (!opts.once)
-          throw new ExitError(
-            'sync needs --once (scheduled runs come with `sluice serve`)',
-            EXIT_BAD_INPUT,
+        if (!opts.once) {
+          await withContext((ctx) =>
+            syncForeground(
+              ctx,
+              {
+                ...(opts.section !== undefined ? { section: opts.section } : {}),
+                ...(opts.integration !== undefined ? { integration: opts.integration } : {}),
+                ...(opts.json ? { json: true } : {}),
+              },
+              out,
+              resultLine,
+            ),
           );
+          return;
+        }
         await withContext(async (ctx) => {
           const mode = !opts.progress
             ? 'off'
@@ -388,6 +406,8 @@ Exit codes: 0 done, 1 a run or connection failed, 2 bad input (nothing changed).
         out.stdout(yaml.length > 0 ? yaml : '# nothing applied yet\n');
       });
     });
+
+  registerServerCommands(program, { out, input, withContext, version: VERSION });
 
   try {
     await program.parseAsync(argv);

@@ -100,6 +100,68 @@ export const ERROR_CATALOGUE = {
     retry: 'permanent',
     description: 'A cursor value given to reset does not fit the key column.',
   },
+  SECTION_OFF: {
+    status: 409,
+    retry: 'permanent',
+    description:
+      'The section cannot run: its direction is off (not syncing) or its integration is turned off.',
+  },
+  SHUTTING_DOWN: {
+    status: 503,
+    retry: 'transient',
+    description: 'The scheduler is stopping (the server is shutting down) and starts no new run.',
+  },
+  AUTH_REQUIRED: {
+    status: 401,
+    retry: 'permanent',
+    description: 'No valid session: log in first (the session expired, ended or never was).',
+  },
+  LOGIN_FAILED: {
+    status: 401,
+    retry: 'permanent',
+    description: 'The email or the password is wrong (which one is not said).',
+  },
+  FORBIDDEN: {
+    status: 403,
+    retry: 'permanent',
+    description: "The user's role does not allow this (viewer < admin < superadmin).",
+  },
+  CSRF_INVALID: {
+    status: 403,
+    retry: 'permanent',
+    description:
+      "A state-changing request did not send the session's CSRF token in the x-csrf-token header.",
+  },
+  RATE_LIMITED: {
+    status: 429,
+    retry: 'transient',
+    description:
+      'Too many failed logins for this email or from this address; retry after the seconds in Retry-After.',
+  },
+  SETUP_REQUIRED: {
+    status: 503,
+    retry: 'permanent',
+    description:
+      'No user exists yet: create the first one with `sluice user add --email EMAIL --role superadmin`.',
+  },
+  CONFLICT: {
+    status: 409,
+    retry: 'permanent',
+    description:
+      'The name or email is already taken (integration, section or user), or the change would leave no superadmin.',
+  },
+  QUERY_REJECTED: {
+    status: 400,
+    retry: 'permanent',
+    description:
+      "MySQL refused a console query: the message is MySQL's own (syntax, read-only transaction, privileges).",
+  },
+  BAD_REQUEST: {
+    status: 400,
+    retry: 'permanent',
+    description:
+      'The HTTP request is malformed: not JSON, too large, or of a content type the API does not take.',
+  },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERROR_CATALOGUE;

@@ -9,6 +9,7 @@
 import { Migrator } from 'kysely';
 import type { ColumnDefinitionBuilder, Kysely, Migration, MigrationProvider } from 'kysely';
 import { SluiceError } from '../core/errors.js';
+import { serverMigration } from './migration-server.js';
 
 /** The SQL dialects the store runs on. */
 export type StoreDialect = 'sqlite' | 'postgres';
@@ -174,6 +175,28 @@ function migrations(dialect: StoreDialect): Record<string, Migration> {
           .addColumn('external_id', 'text', (c) => c.notNull().unique())
           .addColumn('first_seen', 'text', (c) => c.notNull())
           .addColumn('last_seen', 'text', (c) => c.notNull())
+          .execute();
+      },
+    },
+    '0002_server': serverMigration(dialect, id),
+    '0003_scheduler': {
+      async up(db: Kysely<unknown>): Promise<void> {
+        // One ALTER per column: SQLite adds one column per statement.
+        await db.schema.alterTable('integrations').addColumn('alert_webhook', 'text').execute();
+        await db.schema.alterTable('sections').addColumn('alert_webhook', 'text').execute();
+        await db.schema.alterTable('sections').addColumn('reject_threshold', 'integer').execute();
+        await db.schema
+          .createTable('section_schedules')
+          .addColumn('section_id', 'integer', (c) =>
+            c.primaryKey().references('sections.id').onDelete('cascade'),
+          )
+          .addColumn('schedule', 'text', (c) => c.notNull())
+          .addColumn('next_run_at', 'text')
+          .addColumn('last_run_at', 'text')
+          .addColumn('failures', 'integer', (c) => c.notNull().defaultTo(0))
+          .addColumn('last_error', 'text')
+          .addColumn('failing_since', 'text')
+          .addColumn('updated_at', 'text', (c) => c.notNull())
           .execute();
       },
     },

@@ -2,7 +2,13 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { SluiceError } from '../core/errors.js';
 import { openSecretBox } from './secret-box.js';
-import { openSqliteStore } from './sqlite-store.js';
+import type { ScheduleStore } from './schedule-store.js';
+import { openSqliteScheduleStore } from './sqlite-schedule-store.js';
+import { openSqliteStore, sqliteKyselyOf } from './sqlite-store.js';
+import type { DataQueries } from './data-queries.js';
+import { openSqliteDataQueries } from './sqlite-data-queries.js';
+import { openSqliteUserStore } from './sqlite-user-store.js';
+import type { UserStore } from './user-store.js';
 import type { Store } from './store.js';
 
 export interface OpenStoreOptions {
@@ -32,4 +38,34 @@ export async function openStore(options: OpenStoreOptions): Promise<Store> {
   }
   const secretBox = await openSecretBox({ dataDir: options.dataDir, secretKey: options.secretKey });
   return openSqliteStore({ file: join(options.dataDir, STORE_FILE), secretBox });
+}
+
+/**
+ * The schedule state store living in the same database as `store` (opened by {@link openStore});
+ * it needs no closing of its own: closing `store` closes it.
+ */
+export function openScheduleStore(store: Store): ScheduleStore {
+  const db = sqliteKyselyOf(store);
+  if (db === undefined) {
+    throw new SluiceError('INTERNAL', 'the schedule store needs a store opened by openStore()');
+  }
+  return openSqliteScheduleStore(db);
+}
+
+/** Users, sessions and the audit log, in the same database as `store` (closed with it). */
+export function openUserStore(store: Store): UserStore {
+  const db = sqliteKyselyOf(store);
+  if (db === undefined) {
+    throw new SluiceError('INTERNAL', 'the user store needs a store opened by openStore()');
+  }
+  return openSqliteUserStore(db);
+}
+
+/** The data module's queries over the rollups of `store` (closed with it). */
+export function openDataQueries(store: Store): DataQueries {
+  const db = sqliteKyselyOf(store);
+  if (db === undefined) {
+    throw new SluiceError('INTERNAL', 'the data queries need a store opened by openStore()');
+  }
+  return openSqliteDataQueries(db);
 }

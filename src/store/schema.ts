@@ -25,6 +25,8 @@ export interface IntegrationsTable {
   created_at: string;
   /** Changes only when applyConfig changes the integration. */
   updated_at: string;
+  /** Alert webhook URL of the integration's sections (0003_scheduler). */
+  alert_webhook: Generated<string | null>;
 }
 
 export interface SectionsTable {
@@ -55,6 +57,10 @@ export interface SectionsTable {
   created_at: string;
   /** Changes only when applyConfig changes the section's config (not on cursor moves). */
   updated_at: string;
+  /** Alert webhook URL overriding the integration's (0003_scheduler). */
+  alert_webhook: Generated<string | null>;
+  /** Alert when a run rejects more rows than this (0003_scheduler). */
+  reject_threshold: Generated<number | null>;
 }
 
 export interface RunsTable {
@@ -130,6 +136,11 @@ export interface EndusersTable {
   first_seen: string;
   /** Latest activity/point date seen. */
   last_seen: string;
+  /** Activities landed for this enduser, and their weights summed (0002_server). */
+  activity_count: Generated<number>;
+  activity_weight: Generated<number>;
+  /** Metric points landed on this enduser (model Enduser). */
+  metric_points: Generated<number>;
 }
 
 export interface CompaniesTable {
@@ -137,6 +148,105 @@ export interface CompaniesTable {
   external_id: string;
   first_seen: string;
   last_seen: string;
+  /** Activities naming this company, and their weights summed (0002_server). */
+  activity_count: Generated<number>;
+  activity_weight: Generated<number>;
+  /** Metric points landed on this company (model Company). */
+  metric_points: Generated<number>;
+}
+
+/** A Sluice user (0002_server). */
+export interface UsersTable {
+  id: Generated<number>;
+  /** Lower-case; unique. */
+  email: string;
+  role: 'viewer' | 'admin' | 'superadmin';
+  /** `scrypt$N$r$p$<salt b64>$<hash b64>`. */
+  password_hash: string;
+  created_at: string;
+  updated_at: string;
+  last_login_at: string | null;
+}
+
+/** A login session (0002_server). */
+export interface SessionsTable {
+  /** SHA-256 (hex) of the session cookie's token. */
+  token_hash: string;
+  user_id: number;
+  csrf_token: string;
+  created_at: string;
+  expires_at: string;
+  last_seen_at: string;
+  ip: string | null;
+  user_agent: string | null;
+}
+
+/** One audited action: a console query or an admin change (0002_server). */
+export interface AuditLogTable {
+  id: Generated<number>;
+  at: string;
+  user_id: number | null;
+  email: string;
+  action: string;
+  integration: string | null;
+  detail: string;
+  outcome: 'ok' | 'error';
+  result: string | null;
+}
+
+/** Activities per action, day and section (0002_server); action `''` when unmapped. */
+export interface ActivityDailyTable {
+  action: string;
+  /** YYYY-MM-DD (UTC). */
+  day: string;
+  section_id: number;
+  count: number;
+  weight_sum: number;
+  first_date: string;
+  last_date: string;
+}
+
+/** Metric points per model, dimension, day, object and section (0002_server). */
+export interface MetricDailyTable {
+  model: Model;
+  dimension_id: string;
+  day: string;
+  external_id: string;
+  section_id: number;
+  value_sum: number;
+  count: number;
+  first_date: string;
+  last_date: string;
+  /** Value of the day's latest point (ties: the last landed). */
+  last_value: number;
+}
+
+/** Which enduser did which action, per section (0002_server): presence only. */
+export interface EnduserActionsTable {
+  action: string;
+  /** endusers.ident. */
+  ident: string;
+  section_id: number;
+}
+
+/**
+ * What the in-process scheduler keeps of a section across restarts (0003_scheduler). One row per
+ * section that has been scheduled; deleted with its section.
+ */
+export interface SectionSchedulesTable {
+  section_id: number;
+  /** The schedule text `next_run_at` was computed for: a changed schedule recomputes it. */
+  schedule: string;
+  /** When the section is due; null while it is off. */
+  next_run_at: string | null;
+  /** When the last finished run started. */
+  last_run_at: string | null;
+  /** Consecutive failed runs. */
+  failures: number;
+  last_error: string | null;
+  /** Start of the current run of failures (its `section_failing` alert went out); null when healthy. */
+  failing_since: string | null;
+  updated_at: string;
 }
 
 /** The store's database, as Kysely sees it. */
@@ -149,4 +259,11 @@ export interface Database {
   metric_points: MetricPointsTable;
   endusers: EndusersTable;
   companies: CompaniesTable;
+  users: UsersTable;
+  sessions: SessionsTable;
+  audit_log: AuditLogTable;
+  activity_daily: ActivityDailyTable;
+  metric_daily: MetricDailyTable;
+  enduser_actions: EnduserActionsTable;
+  section_schedules: SectionSchedulesTable;
 }

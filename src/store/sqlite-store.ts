@@ -15,6 +15,7 @@ import type {
   SectionConfig,
 } from '../core/types.js';
 import { migrateToLatest } from './migrations.js';
+import { SqliteRollups, type RollupBatch } from './sqlite-rollups.js';
 import type { Database, IntegrationsTable, RunsTable, SectionsTable } from './schema.js';
 import type { SecretBox } from './secret-box.js';
 import type {
@@ -158,12 +159,18 @@ type EnduserParams = [
   companyExternalId: string | null,
   firstSeen: string,
   lastSeen: string,
+  activityCount: number,
+  activityWeight: number,
+  metricPoints: number,
 ];
 
-/** The dates a company or enduser was seen at in one batch. */
+/** The dates a company or enduser was seen at in one batch, and what landed for it. */
 interface SeenRange {
   first: string;
   last: string;
+  activities: number;
+  weight: number;
+  points: number;
 }
 
 /** An enduser seen in a batch, with the first email, name and company given for it. */
@@ -189,6 +196,7 @@ class SeenSet {
     name: string | undefined,
     company: string | undefined,
     date: string,
+    weight: number | undefined,
   ): void {
     // Identified by external id when present, else by email (the `ident` column).
     const map = externalId !== undefined ? this.byExternalId : this.byEmail;
@@ -196,26 +204,45 @@ class SeenSet {
     if (ident === undefined) return;
     const seen = map.get(ident);
     if (seen === undefined) {
-      map.set(ident, {
+      const first: SeenEnduser = {
         externalId: externalId ?? null,
         email: email ?? null,
         name: name ?? null,
         company: company ?? null,
         first: date,
         last: date,
-      });
+        activities: 0,
+        weight: 0,
+        points: 0,
+      };
+      count(first, weight);
+      map.set(ident, first);
       return;
     }
     widen(seen, date);
+    count(seen, weight);
     if (seen.email === null && email !== undefined) seen.email = email;
     if (seen.name === null && name !== undefined) seen.name = name;
     if (seen.company === null && company !== undefined) seen.company = company;
   }
 
-  company(externalId: string, date: string): void {
-    const seen = this.companies.get(externalId);
-    if (seen === undefined) this.companies.set(externalId, { first: date, last: date });
-    else widen(seen, date);
+  /** `weight`: of an activity naming the company; undefined for a metric point on it. */
+  company(externalId: string, date: string, weight: number | undefined): void {
+    let seen = this.companies.get(externalId);
+    if (seen === undefined) {
+      seen = { first: date, last: date, activities: 0, weight: 0, points: 0 };
+      this.companies.set(externalId, seen);
+    } else widen(seen, date);
+    count(seen, weight);
+  }
+}
+
+/** Adds an activity of `weight` (or, when undefined, a metric point) to a seen enduser or company. */
+function count(seen: SeenRange, weight: number | undefined): void {
+  if (weight === undefined) seen.points++;
+  else {
+    seen.activities++;
+    seen.weight += weight;
   }
 }
 
@@ -241,7 +268,7 @@ function toStoredIntegration(row: IntegrationRow): StoredIntegration {
     mysql.ssl =
       row.ssl_ca !== null ? { mode: row.ssl_mode, ca: row.ssl_ca } : { mode: row.ssl_mode };
   }
-  return {
+  const integration: StoredIntegration = {
     id: row.id,
     name: row.name,
     enabled: row.enabled === 1,
@@ -250,6 +277,8 @@ function toStoredIntegration(row: IntegrationRow): StoredIntegration {
     createdAt: row.created_at,
     updatedAt: row.updated_at,
   };
+  if (row.alert_webhook !== null) integration.alerts = { webhook: row.alert_webhook };
+  return integration;
 }
 
 function parseMapping(text: string, section: string): Record<string, string> {
@@ -301,6 +330,11 @@ function toStoredSection(row: SectionRow): StoredSection {
   };
   if (row.model !== null) section.model = row.model;
   if (row.lookback !== null) section.lookback = row.lookback;
+  if (row.alert_webhook !== null || row.reject_threshold !== null) {
+    section.alerts = {};
+    if (row.alert_webhook !== null) section.alerts.webhook = row.alert_webhook;
+    if (row.reject_threshold !== null) section.alerts.rejectThreshold = row.reject_threshold;
+  }
   return section;
 }
 
@@ -338,6 +372,8 @@ function sectionValues(s: SectionConfig) {
     mapping: JSON.stringify(s.mapping),
     info: JSON.stringify(s.info),
     lookback: s.lookback ?? null,
+    alert_webhook: s.alerts?.webhook ?? null,
+    reject_threshold: s.alerts?.rejectThreshold ?? null,
   };
 }
 
@@ -352,6 +388,14 @@ function sameMapping(a: string, b: string): boolean {
   return a === b || canon(a) === canon(b);
 }
 
+/**
+ * The Kysely instance of a store opened by {@link openSqliteStore}, for ports that live in the same
+ * database and must share its single connection (the schedule store); undefined for other stores.
+ */
+export function sqliteKyselyOf(store: Store): Kysely<Database> | undefined {
+  return store instanceof SqliteStore ? store.kysely : undefined;
+}
+
 class SqliteStore implements Store {
   readonly #sqlite: BetterSqlite3.Database;
   readonly #db: Kysely<Database>;
@@ -362,7 +406,12 @@ class SqliteStore implements Store {
   readonly #insertMetric: BetterSqlite3.Statement<MetricParams>;
   readonly #insertReject: BetterSqlite3.Statement<RejectParams>;
   readonly #upsertEnduser: BetterSqlite3.Statement<EnduserParams>;
-  readonly #upsertCompany: BetterSqlite3.Statement<[string, string, string]>;
+  readonly #upsertCompany: BetterSqlite3.Statement<
+    [string, string, string, number, number, number]
+  >;
+  readonly #rollups: SqliteRollups;
+  /** The rollups of the batch in the transaction now committing (see commitBatch). */
+  #landing: RollupBatch | undefined;
   readonly #runState: BetterSqlite3.Statement<[number], { section_id: number; status: string }>;
   readonly #addToRun: BetterSqlite3.Statement<
     [number, number, number, string | null, string | null, number]
@@ -396,22 +445,30 @@ class SqliteStore implements Store {
     );
     this.#upsertEnduser = sqlite.prepare(
       `INSERT INTO endusers (ident, external_id, email, name, company_external_id, first_seen,
-         last_seen)
-       VALUES (?, ?, ?, ?, ?, ?, ?)
+         last_seen, activity_count, activity_weight, metric_points)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (ident) DO UPDATE SET
          email = coalesce(endusers.email, excluded.email),
          name = coalesce(endusers.name, excluded.name),
          company_external_id = coalesce(endusers.company_external_id, excluded.company_external_id),
          first_seen = min(endusers.first_seen, excluded.first_seen),
-         last_seen = max(endusers.last_seen, excluded.last_seen)`,
+         last_seen = max(endusers.last_seen, excluded.last_seen),
+         activity_count = endusers.activity_count + excluded.activity_count,
+         activity_weight = endusers.activity_weight + excluded.activity_weight,
+         metric_points = endusers.metric_points + excluded.metric_points`,
     );
     this.#upsertCompany = sqlite.prepare(
-      `INSERT INTO companies (external_id, first_seen, last_seen)
-       VALUES (?, ?, ?)
+      `INSERT INTO companies (external_id, first_seen, last_seen, activity_count, activity_weight,
+         metric_points)
+       VALUES (?, ?, ?, ?, ?, ?)
        ON CONFLICT (external_id) DO UPDATE SET
          first_seen = min(companies.first_seen, excluded.first_seen),
-         last_seen = max(companies.last_seen, excluded.last_seen)`,
+         last_seen = max(companies.last_seen, excluded.last_seen),
+         activity_count = companies.activity_count + excluded.activity_count,
+         activity_weight = companies.activity_weight + excluded.activity_weight,
+         metric_points = companies.metric_points + excluded.metric_points`,
     );
+    this.#rollups = new SqliteRollups(sqlite);
     this.#runState = sqlite.prepare('SELECT section_id, status FROM runs WHERE id = ?');
     this.#addToRun = sqlite.prepare(
       `UPDATE runs SET rows_read = rows_read + ?, landed = landed + ?, rejected = rejected + ?,
@@ -432,6 +489,11 @@ class SqliteStore implements Store {
     );
   }
 
+  /** Not part of the Store port: see {@link sqliteKyselyOf}. */
+  get kysely(): Kysely<Database> {
+    return this.#db;
+  }
+
   // --- the hot path -------------------------------------------------------------------------
 
   async commitBatch(batch: CommitBatch): Promise<CommitResult> {
@@ -439,7 +501,14 @@ class SqliteStore implements Store {
       // Holding Kysely's connection keeps any Kysely transaction (applyConfig, startRun...) from
       // being open on this same handle while the batch runs; better-sqlite3 would otherwise
       // nest the batch in it as a savepoint and its fate would follow the other transaction.
-      this.#db.connection().execute(async () => this.#commit.immediate(batch, nowIso())),
+      this.#db.connection().execute(async () => {
+        this.#landing = undefined;
+        const result = this.#commit.immediate(batch, nowIso());
+        // Only now is what the batch wrote for sure in the store (a throw rolled it back).
+        if (this.#landing !== undefined) this.#rollups.committed(this.#landing);
+        this.#landing = undefined;
+        return result;
+      }),
     );
   }
 
@@ -463,6 +532,8 @@ class SqliteStore implements Store {
     }
 
     const seen = new SeenSet();
+    const rollup = this.#rollups.batch(sectionId);
+    this.#landing = rollup;
     let landed = 0;
     if (batch.dataType === 'activities') {
       // CommitBatch pairs dataType and records by convention, not by type.
@@ -486,8 +557,9 @@ class SqliteStore implements Store {
         // A row landed before (re-read by a lookback) already counted its enduser and company.
         if (changes === 0) continue;
         landed++;
-        seen.enduser(r.externalId, r.email, r.name, r.companyExternalId, r.date);
-        if (r.companyExternalId !== undefined) seen.company(r.companyExternalId, r.date);
+        seen.enduser(r.externalId, r.email, r.name, r.companyExternalId, r.date, r.weight);
+        if (r.companyExternalId !== undefined) seen.company(r.companyExternalId, r.date, r.weight);
+        rollup.activity(r);
       }
     } else {
       const records = batch.records as MetricRecord[];
@@ -506,9 +578,10 @@ class SqliteStore implements Store {
         );
         if (changes === 0) continue;
         landed++;
-        if (r.model === 'Company') seen.company(r.externalId, r.date);
+        if (r.model === 'Company') seen.company(r.externalId, r.date, undefined);
         else if (r.model === 'Enduser')
-          seen.enduser(r.externalId, undefined, undefined, undefined, r.date);
+          seen.enduser(r.externalId, undefined, undefined, undefined, r.date, undefined);
+        rollup.metric(r);
       }
     }
 
@@ -529,12 +602,37 @@ class SqliteStore implements Store {
     }
 
     for (const [id, e] of seen.byExternalId) {
-      this.#upsertEnduser.run(`x:${id}`, e.externalId, e.email, e.name, e.company, e.first, e.last);
+      this.#upsertEnduser.run(
+        `x:${id}`,
+        e.externalId,
+        e.email,
+        e.name,
+        e.company,
+        e.first,
+        e.last,
+        e.activities,
+        e.weight,
+        e.points,
+      );
     }
     for (const [email, e] of seen.byEmail) {
-      this.#upsertEnduser.run(`e:${email}`, null, e.email, e.name, e.company, e.first, e.last);
+      this.#upsertEnduser.run(
+        `e:${email}`,
+        null,
+        e.email,
+        e.name,
+        e.company,
+        e.first,
+        e.last,
+        e.activities,
+        e.weight,
+        e.points,
+      );
     }
-    for (const [id, c] of seen.companies) this.#upsertCompany.run(id, c.first, c.last);
+    for (const [id, c] of seen.companies) {
+      this.#upsertCompany.run(id, c.first, c.last, c.activities, c.weight, c.points);
+    }
+    rollup.flush();
 
     this.#addToRun.run(batch.rowsRead, landed, rejected, batch.keyFrom, batch.keyTo, runId);
     if (batch.cursor !== undefined) {
@@ -595,6 +693,7 @@ class SqliteStore implements Store {
           ssl_mode: m.ssl?.mode ?? null,
           ssl_ca: m.ssl?.ca ?? null,
           enabled: integration.enabled ? 1 : 0,
+          alert_webhook: integration.alerts?.webhook ?? null,
         };
 
         let integrationId: number;
@@ -741,6 +840,28 @@ class SqliteStore implements Store {
       const row = await this.#sectionsQuery().where('sections.id', '=', id).executeTakeFirst();
       return row && toStoredSection(row);
     });
+  }
+
+  async deleteSection(id: number): Promise<boolean> {
+    return this.#guard('deleteSection', () =>
+      this.#write(async (trx) => {
+        // Foreign keys cascade to runs, rejects, landed rows, rollups and schedule state.
+        const res = await trx.deleteFrom('sections').where('id', '=', id).executeTakeFirst();
+        return res.numDeletedRows > 0n;
+      }),
+    );
+  }
+
+  async deleteIntegration(name: string): Promise<boolean> {
+    return this.#guard('deleteIntegration', () =>
+      this.#write(async (trx) => {
+        const res = await trx
+          .deleteFrom('integrations')
+          .where('name', '=', name)
+          .executeTakeFirst();
+        return res.numDeletedRows > 0n;
+      }),
+    );
   }
 
   async setCursor(sectionId: number, cursor: string | null): Promise<void> {
@@ -909,6 +1030,13 @@ class SqliteStore implements Store {
         .limit(filter.limit ?? 50)
         .execute();
       return rows.map(toRunRecord);
+    });
+  }
+
+  async getRun(id: number): Promise<RunRecord | undefined> {
+    return this.#guard('getRun', async () => {
+      const row = await this.#runsQuery(this.#db).where('runs.id', '=', id).executeTakeFirst();
+      return row && toRunRecord(row);
     });
   }
 

@@ -100,6 +100,10 @@ export interface Store {
   getIntegrationPassword(name: string): Promise<string | undefined>;
   listSections(integration?: string): Promise<StoredSection[]>;
   getSection(id: number): Promise<StoredSection | undefined>;
+  /** Deletes a section with its runs, rejects, landed data and rollups; false when there was none. */
+  deleteSection(id: number): Promise<boolean>;
+  /** Deletes an integration with all its sections (as deleteSection); false when there was none. */
+  deleteIntegration(name: string): Promise<boolean>;
 
   /** Moves a section's cursor (reset); null starts over. */
   setCursor(sectionId: number, cursor: string | null): Promise<void>;
@@ -114,6 +118,7 @@ export interface Store {
     outcome: { status: 'succeeded' | 'failed'; error?: string; errorCode?: string },
   ): Promise<RunRecord>;
   listRuns(filter: { sectionId?: number; limit?: number }): Promise<RunRecord[]>;
+  getRun(id: number): Promise<RunRecord | undefined>;
 
   /** Lands a batch: records, rejects, run counters and cursor in one transaction. */
   commitBatch(batch: CommitBatch): Promise<CommitResult>;

@@ -1,0 +1,251 @@
+/**
+ * DataQueries on the SQLite store's Kysely instance. Every query reads a rollup table through the
+ * front of its primary key (see migration-server.ts), except an action series for one enduser.
+ */
+import { sql } from 'kysely';
+import type { Kysely, RawBuilder } from 'kysely';
+import type {
+  ActionSeriesQuery,
+  ActionSummary,
+  CompanyPage,
+  EnduserPage,
+  MetricSeriesQuery,
+  MetricSummary,
+  PageQuery,
+  Series,
+} from '../core/api.js';
+import { SluiceError, isSluiceError } from '../core/errors.js';
+import { MODELS, type Model } from '../core/types.js';
+import type { DataQueries, RunTotals } from './data-queries.js';
+import type { Database } from './schema.js';
+
+/** Opens the data queries on the Kysely instance of an open SQLite store (see open-store.ts). */
+export function openSqliteDataQueries(db: Kysely<Database>): DataQueries {
+  return new SqliteDataQueries(db);
+}
+
+/** `%text%` for LIKE, with LIKE's own wildcards in the text escaped (ESCAPE '\'). */
+function likePattern(text: string): string {
+  return `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+}
+
+function and(conditions: RawBuilder<unknown>[]): RawBuilder<unknown> {
+  return conditions.length === 0 ? sql`1 = 1` : sql.join(conditions, sql` AND `);
+}
+
+class SqliteDataQueries implements DataQueries {
+  constructor(private readonly db: Kysely<Database>) {}
+
+  async metrics(): Promise<MetricSummary[]> {
+    return this.#guard('metrics', async () => {
+      const { rows } = await sql<{
+        model: Model;
+        dimension_id: string;
+        points: number;
+        objects: number;
+        first_date: string;
+        last_date: string;
+      }>`SELECT model, dimension_id, sum(count) AS points, count(DISTINCT external_id) AS objects,
+           min(first_date) AS first_date, max(last_date) AS last_date
+         FROM metric_daily GROUP BY model, dimension_id ORDER BY dimension_id, model`.execute(
+        this.db,
+      );
+      return rows.map((r) => ({
+        dimensionId: r.dimension_id,
+        model: r.model,
+        points: Number(r.points),
+        objects: Number(r.objects),
+        firstDate: r.first_date,
+        lastDate: r.last_date,
+      }));
+    });
+  }
+
+  async metricSeries(dimensionId: string, q: MetricSeriesQuery): Promise<Series['points']> {
+    return this.#guard('metricSeries', async () => {
+      // `model IN (...)` lets SQLite seek the primary key (model, dimension_id, day, ...) when no
+      // model is given, instead of scanning the table.
+      const models = q.model !== undefined ? [q.model] : [...MODELS];
+      const where = [
+        sql`model IN (${sql.join(models)})`,
+        sql`dimension_id = ${dimensionId}`,
+        ...(q.externalId !== undefined ? [sql`external_id = ${q.externalId}`] : []),
+        ...(q.from !== undefined ? [sql`day >= ${q.from}`] : []),
+        ...(q.to !== undefined ? [sql`day <= ${q.to}`] : []),
+      ];
+      const query =
+        q.agg === 'sum'
+          ? sql<{ day: string; value: number }>`SELECT day, sum(value_sum) AS value
+              FROM metric_daily WHERE ${and(where)} GROUP BY day ORDER BY day`
+          : // Per object and day the last value; when several sections land the same object,
+            // SQLite's bare column takes last_value from the row holding max(last_date).
+            sql<{ day: string; value: number }>`SELECT day, sum(v) AS value FROM (
+                SELECT day, model, external_id, last_value AS v, max(last_date) AS at
+                FROM metric_daily WHERE ${and(where)} GROUP BY day, model, external_id
+              ) GROUP BY day ORDER BY day`;
+      const { rows } = await query.execute(this.db);
+      return rows.map((r) => ({ day: r.day, value: Number(r.value) }));
+    });
+  }
+
+  async actions(): Promise<ActionSummary[]> {
+    return this.#guard('actions', async () => {
+      const { rows } = await sql<{
+        action: string;
+        count: number;
+        weighted: number;
+        endusers: number | null;
+        first_date: string;
+        last_date: string;
+      }>`SELECT d.action, d.count, d.weighted, e.endusers, d.first_date, d.last_date
+         FROM (SELECT action, sum(count) AS count, sum(weight_sum) AS weighted,
+                 min(first_date) AS first_date, max(last_date) AS last_date
+               FROM activity_daily GROUP BY action) AS d
+         LEFT JOIN (SELECT action, count(DISTINCT ident) AS endusers
+                    FROM enduser_actions GROUP BY action) AS e ON e.action = d.action
+         ORDER BY d.count DESC, d.action`.execute(this.db);
+      return rows.map((r) => ({
+        action: r.action === '' ? null : r.action,
+        count: Number(r.count),
+        weightedCount: Number(r.weighted),
+        endusers: Number(r.endusers ?? 0),
+        firstDate: r.first_date,
+        lastDate: r.last_date,
+      }));
+    });
+  }
+
+  async actionSeries(action: string | null, q: ActionSeriesQuery): Promise<Series['points']> {
+    return this.#guard('actionSeries', async () => {
+      const days = [
+        ...(q.from !== undefined ? [sql`day >= ${q.from}`] : []),
+        ...(q.to !== undefined ? [sql`day <= ${q.to}`] : []),
+      ];
+      if (q.externalId === undefined) {
+        const { rows } = await sql<{ day: string; value: number }>`
+          SELECT day, sum(weight_sum) AS value FROM activity_daily
+          WHERE ${and([sql`action = ${action ?? ''}`, ...days])}
+          GROUP BY day ORDER BY day`.execute(this.db);
+        return rows.map((r) => ({ day: r.day, value: Number(r.value) }));
+      }
+      const { rows } = await sql<{ day: string; value: number }>`
+        SELECT day, sum(weight) AS value FROM (
+          SELECT substr(date, 1, 10) AS day, weight FROM activities
+          WHERE ${action === null ? sql`action IS NULL` : sql`action = ${action}`}
+            AND (external_id = ${q.externalId} OR (external_id IS NULL AND email = ${q.externalId}))
+        ) WHERE ${and(days)} GROUP BY day ORDER BY day`.execute(this.db);
+      return rows.map((r) => ({ day: r.day, value: Number(r.value) }));
+    });
+  }
+
+  async endusers(q: PageQuery): Promise<EnduserPage> {
+    return this.#guard('endusers', async () => {
+      const where =
+        q.search !== undefined && q.search !== ''
+          ? sql`(email LIKE ${likePattern(q.search)} ESCAPE '\\' OR external_id LIKE ${likePattern(q.search)} ESCAPE '\\' OR name LIKE ${likePattern(q.search)} ESCAPE '\\')`
+          : sql`1 = 1`;
+      const total = await sql<{
+        n: number;
+      }>`SELECT count(*) AS n FROM endusers WHERE ${where}`.execute(this.db);
+      const { rows } = await sql<{
+        external_id: string | null;
+        email: string | null;
+        name: string | null;
+        company_external_id: string | null;
+        first_seen: string;
+        last_seen: string;
+        activity_count: number;
+        activity_weight: number;
+      }>`SELECT external_id, email, name, company_external_id, first_seen, last_seen,
+           activity_count, activity_weight
+         FROM endusers WHERE ${where}
+         ORDER BY activity_count DESC, id LIMIT ${q.limit} OFFSET ${q.offset}`.execute(this.db);
+      return {
+        total: Number(total.rows[0]?.n ?? 0),
+        items: rows.map((r) => ({
+          externalId: r.external_id,
+          email: r.email,
+          name: r.name,
+          companyExternalId: r.company_external_id,
+          firstSeen: r.first_seen,
+          lastSeen: r.last_seen,
+          activities: Number(r.activity_count),
+          weightedActivities: Number(r.activity_weight),
+        })),
+      };
+    });
+  }
+
+  async companies(q: PageQuery): Promise<CompanyPage> {
+    return this.#guard('companies', async () => {
+      const where =
+        q.search !== undefined && q.search !== ''
+          ? sql`external_id LIKE ${likePattern(q.search)} ESCAPE '\\'`
+          : sql`1 = 1`;
+      const total = await sql<{
+        n: number;
+      }>`SELECT count(*) AS n FROM companies WHERE ${where}`.execute(this.db);
+      const { rows } = await sql<{
+        external_id: string;
+        first_seen: string;
+        last_seen: string;
+        activity_count: number;
+        activity_weight: number;
+        metric_points: number;
+      }>`SELECT external_id, first_seen, last_seen, activity_count, activity_weight, metric_points
+         FROM companies WHERE ${where}
+         ORDER BY activity_count DESC, metric_points DESC, id
+         LIMIT ${q.limit} OFFSET ${q.offset}`.execute(this.db);
+      return {
+        total: Number(total.rows[0]?.n ?? 0),
+        items: rows.map((r) => ({
+          externalId: r.external_id,
+          firstSeen: r.first_seen,
+          lastSeen: r.last_seen,
+          activities: Number(r.activity_count),
+          weightedActivities: Number(r.activity_weight),
+          metricPoints: Number(r.metric_points),
+        })),
+      };
+    });
+  }
+
+  async runTotals(): Promise<RunTotals[]> {
+    return this.#guard('runTotals', async () => {
+      const rows = await this.db
+        .selectFrom('runs')
+        .select((eb) => [
+          'section_id',
+          'status',
+          eb.fn.countAll<number>().as('runs'),
+          eb.fn.sum<number>('rows_read').as('rows_read'),
+          eb.fn.sum<number>('landed').as('landed'),
+          eb.fn.sum<number>('rejected').as('rejected'),
+          eb.fn.max('finished_at').as('last_finished_at'),
+        ])
+        .groupBy(['section_id', 'status'])
+        .execute();
+      return rows.map((r) => ({
+        sectionId: r.section_id,
+        status: r.status,
+        runs: Number(r.runs),
+        rowsRead: Number(r.rows_read),
+        landed: Number(r.landed),
+        rejected: Number(r.rejected),
+        lastFinishedAt: r.last_finished_at,
+      }));
+    });
+  }
+
+  async #guard<T>(operation: string, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (err) {
+      if (isSluiceError(err)) throw err;
+      const message = err instanceof Error ? err.message : String(err);
+      throw new SluiceError('STORE_FAILED', `store ${operation} failed: ${message}`, undefined, {
+        cause: err,
+      });
+    }
+  }
+}

@@ -1,0 +1,234 @@
+import BetterSqlite3 from 'better-sqlite3';
+import { Kysely, Migrator, SqliteDialect, sql } from 'kysely';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { ActivityRecord, MetricRecord, SectionConfig } from '../../src/core/types.js';
+import type { DataQueries } from '../../src/store/data-queries.js';
+import { createMigrationProvider } from '../../src/store/migrations.js';
+import { openDataQueries, openStore } from '../../src/store/open-store.js';
+import type { Store } from '../../src/store/store.js';
+
+let dir: string;
+let store: Store;
+let data: DataQueries;
+
+const SECRET = 'rollup-test-secret-key';
+const integration = {
+  name: 'db',
+  enabled: true,
+  mysql: { host: 'h', port: 3306, user: 'u', database: 'd' },
+};
+const section = (name: string, dataType: 'activities' | 'metrics'): SectionConfig => ({
+  name,
+  dataType,
+  direction: 'receive',
+  table: name,
+  key: 'id',
+  batchSize: 100,
+  schedule: 'every 1h',
+  mapping:
+    dataType === 'activities' ? { email: 'e' } : { dimensionId: 'd', value: 'v', externalId: 'x' },
+  info: [],
+  ...(dataType === 'metrics' ? { model: 'Company' as const } : {}),
+});
+
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'sluice-rollups-'));
+});
+afterEach(async () => {
+  await store?.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+async function open(): Promise<void> {
+  store = await openStore({ dataDir: dir, secretKey: SECRET });
+  data = openDataQueries(store);
+}
+
+async function land(
+  name: string,
+  dataType: 'activities' | 'metrics',
+  batches: (ActivityRecord[] | MetricRecord[])[],
+): Promise<number[]> {
+  const s = (await store.listSections()).find((x) => x.name === name);
+  if (!s) throw new Error(`no section ${name}`);
+  const run = await store.startRun(s.id, 'test');
+  const landed: number[] = [];
+  for (const records of batches) {
+    const res = await store.commitBatch({
+      sectionId: s.id,
+      runId: run.id,
+      dataType,
+      records,
+      rejects: [],
+      cursor: records.at(-1)?.key,
+      rowsRead: records.length,
+      keyFrom: records[0]?.key ?? null,
+      keyTo: records.at(-1)?.key ?? null,
+    });
+    landed.push(res.landed);
+  }
+  await store.finishRun(run.id, { status: 'succeeded' });
+  return landed;
+}
+
+const act = (
+  key: string,
+  email: string,
+  action: string,
+  weight: number,
+  date: string,
+): ActivityRecord => ({
+  rowId: key,
+  key,
+  email,
+  action,
+  weight,
+  date,
+});
+const point = (key: string, x: string, value: number, date: string): MetricRecord => ({
+  rowId: key,
+  key,
+  model: 'Company',
+  externalId: x,
+  dimensionId: 'seats',
+  value,
+  date,
+});
+
+describe('rollups kept by commitBatch', () => {
+  it('count a row re-read by a lookback or re-sync once', async () => {
+    await open();
+    await store.applyConfig(integration, [section('a', 'activities')]);
+    const batch = [
+      act('1', 'p@x.io', 'click', 2, '2024-05-01T10:00:00.000Z'),
+      act('2', 'p@x.io', 'click', 1, '2024-05-01T11:00:00.000Z'),
+    ];
+    expect(
+      await land('a', 'activities', [
+        batch,
+        batch,
+        [...batch, act('3', 'q@x.io', 'click', 1, '2024-05-02T00:00:00.000Z')],
+      ]),
+    ).toEqual([2, 0, 1]);
+    expect(await data.actions()).toEqual([
+      expect.objectContaining({ action: 'click', count: 3, weightedCount: 4, endusers: 2 }),
+    ]);
+    expect(await data.actionSeries('click', {})).toEqual([
+      { day: '2024-05-01', value: 3 },
+      { day: '2024-05-02', value: 1 },
+    ]);
+    expect((await data.endusers({ limit: 10, offset: 0 })).items[0]).toMatchObject({
+      email: 'p@x.io',
+      activities: 2,
+      weightedActivities: 3,
+    });
+  });
+
+  it('keep the last value of a day by date, and of two points at the same time the one landed last', async () => {
+    await open();
+    await store.applyConfig(integration, [section('m', 'metrics')]);
+    await land('m', 'metrics', [
+      [
+        point('1', 'acme', 5, '2024-05-01T00:00:00.000Z'),
+        point('2', 'acme', 9, '2024-05-01T00:00:00.000Z'),
+        point('3', 'acme', 1, '2024-04-30T23:59:59.000Z'),
+      ],
+      [
+        point('4', 'acme', 4, '2024-05-01T00:00:00.000Z'),
+        point('5', 'acme', 3, '2024-05-01T00:00:00.000Z'),
+      ],
+      [point('6', 'acme', 100, '2024-04-30T12:00:00.000Z')],
+    ]);
+    expect(await data.metricSeries('seats', { agg: 'last' })).toEqual([
+      { day: '2024-04-30', value: 1 },
+      { day: '2024-05-01', value: 3 },
+    ]);
+    expect(await data.metricSeries('seats', { agg: 'sum' })).toEqual([
+      { day: '2024-04-30', value: 101 },
+      { day: '2024-05-01', value: 21 },
+    ]);
+  });
+
+  it('go with their section when it is deleted', async () => {
+    await open();
+    await store.applyConfig(integration, [section('a', 'activities'), section('m', 'metrics')]);
+    await land('a', 'activities', [[act('1', 'p@x.io', 'view', 1, '2024-05-01T10:00:00.000Z')]]);
+    await land('m', 'metrics', [[point('1', 'acme', 5, '2024-05-01T00:00:00.000Z')]]);
+    const m = (await store.listSections()).find((s) => s.name === 'm');
+    expect(await store.deleteSection(m?.id ?? 0)).toBe(true);
+    expect(await data.metrics()).toEqual([]);
+    expect(await data.actions()).toHaveLength(1);
+    expect(await store.deleteIntegration('db')).toBe(true);
+    expect(await data.actions()).toEqual([]);
+    expect(await store.listSections()).toEqual([]);
+  });
+
+  it('are filled from data landed before the migration that added them', async () => {
+    // A store as the first release left it: migrated to 0001 only, with landed rows.
+    const file = join(dir, 'sluice.db');
+    const sqlite = new BetterSqlite3(file);
+    const db = new Kysely<unknown>({ dialect: new SqliteDialect({ database: sqlite }) });
+    const migrated = await new Migrator({ db, provider: createMigrationProvider() }).migrateTo(
+      '0001_initial',
+    );
+    expect(migrated.error).toBeUndefined();
+    const now = '2024-06-01T00:00:00.000Z';
+    await sql`INSERT INTO integrations (name, host, port, user_name, database_name, enabled, created_at, updated_at)
+      VALUES ('db', 'h', 3306, 'u', 'd', 1, ${now}, ${now})`.execute(db);
+    await sql`INSERT INTO sections (integration_id, name, data_type, direction, table_name, key_column, batch_size,
+      schedule, model, mapping, info, created_at, updated_at)
+      VALUES (1, 'a', 'activities', 'receive', 'a', 'id', 10, 'every 1h', NULL, '{"email":"e"}', '[]', ${now}, ${now}),
+             (1, 'm', 'metrics', 'receive', 'm', 'id', 10, 'every 1h', 'Company', '{}', '[]', ${now}, ${now})`.execute(
+      db,
+    );
+    await sql`INSERT INTO activities (section_id, row_id, email, external_id, company_external_id, action, weight, date, landed_at) VALUES
+      (1, '1', 'p@x.io', NULL, 'acme', 'click', 2, '2024-05-01T10:00:00.000Z', ${now}),
+      (1, '2', 'p@x.io', NULL, 'acme', 'click', 1, '2024-05-02T10:00:00.000Z', ${now}),
+      (1, '3', NULL, 'u9', NULL, NULL, 1, '2024-05-02T11:00:00.000Z', ${now})`.execute(db);
+    await sql`INSERT INTO metric_points (section_id, row_id, model, external_id, dimension_id, value, date, landed_at) VALUES
+      (2, '1', 'Company', 'acme', 'seats', 4, '2024-05-01T01:00:00.000Z', ${now}),
+      (2, '2', 'Company', 'acme', 'seats', 6, '2024-05-01T02:00:00.000Z', ${now}),
+      (2, '3', 'Company', 'beta', 'seats', 1, '2024-05-01T02:00:00.000Z', ${now})`.execute(db);
+    await sql`INSERT INTO endusers (ident, email, external_id, first_seen, last_seen) VALUES
+      ('e:p@x.io', 'p@x.io', NULL, ${now}, ${now}), ('x:u9', NULL, 'u9', ${now}, ${now})`.execute(
+      db,
+    );
+    await sql`INSERT INTO companies (external_id, first_seen, last_seen) VALUES
+      ('acme', ${now}, ${now}), ('beta', ${now}, ${now})`.execute(db);
+    await db.destroy();
+
+    await open();
+    expect(await data.actions()).toEqual([
+      expect.objectContaining({ action: 'click', count: 2, weightedCount: 3, endusers: 1 }),
+      expect.objectContaining({ action: null, count: 1, endusers: 1 }),
+    ]);
+    expect(await data.actionSeries(null, {})).toEqual([{ day: '2024-05-02', value: 1 }]);
+    expect(await data.metrics()).toEqual([
+      expect.objectContaining({ dimensionId: 'seats', points: 3, objects: 2 }),
+    ]);
+    expect(await data.metricSeries('seats', { agg: 'last' })).toEqual([
+      { day: '2024-05-01', value: 7 },
+    ]);
+    expect(
+      (await data.endusers({ limit: 10, offset: 0 })).items.map((e) => [
+        e.email ?? e.externalId,
+        e.activities,
+      ]),
+    ).toEqual([
+      ['p@x.io', 2],
+      ['u9', 1],
+    ]);
+    expect((await data.companies({ limit: 10, offset: 0 })).items).toEqual([
+      expect.objectContaining({
+        externalId: 'acme',
+        activities: 2,
+        weightedActivities: 3,
+        metricPoints: 2,
+      }),
+      expect.objectContaining({ externalId: 'beta', activities: 0, metricPoints: 1 }),
+    ]);
+  });
+});
