@@ -10,7 +10,6 @@ import type { SectionResult } from '../engine/engine.js';
 import { createMysqlSource } from '../source/mysql-source.js';
 import { openContext, passwordFor, type Context } from './context.js';
 import { readEnv } from './env.js';
-import { syncForeground } from './foreground.js';
 import { count, duration, table } from './format.js';
 import { progressReporter } from './progress.js';
 import { registerServerCommands, stdinInput, type Input } from './server-commands.js';
@@ -193,6 +192,7 @@ Exit codes: 0 done, 1 a run or connection failed, 2 bad input (nothing changed).
         progress: boolean;
       }) => {
         if (!opts.once) {
+          const { syncForeground } = await import('./foreground.js');
           await withContext((ctx) =>
             syncForeground(
               ctx,

@@ -12,7 +12,6 @@ import { openUserStore } from '../store/open-store.js';
 import type { UserStore } from '../store/user-store.js';
 import type { Context } from './context.js';
 import { table } from './format.js';
-import { serve } from './serve.js';
 
 /** Where passwords come from. */
 export interface Input {
@@ -243,6 +242,8 @@ export function registerServerCommands(program: Command, deps: CommandDeps): voi
         process.once('SIGINT', onSignal);
         process.once('SIGTERM', onSignal);
         try {
+          // The server (fastify, pino, the UI) loads only for `serve`: other commands stay light.
+          const { serve } = await import('./serve.js');
           await deps.withContext((ctx) =>
             serve(
               ctx,
