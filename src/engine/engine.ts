@@ -206,8 +206,8 @@ export class Engine {
     started: number,
   ): Promise<void> {
     const { store } = this.options;
-    const fresh = await store.getSection(section.id);
-    const cursor = fresh?.cursor ?? null;
+    // startRun read the cursor under the lock: the section object may be older than that.
+    const cursor = run.cursor;
     const limit = section.batchSize;
     let after = cursor;
     if (cursor !== null && section.lookback !== undefined) {

@@ -200,6 +200,17 @@ function migrations(dialect: StoreDialect): Record<string, Migration> {
           .execute();
       },
     },
+    '0004_runs_by_status': {
+      async up(db: Kysely<unknown>): Promise<void> {
+        // startRun looks for a section's runs still marked running on every tick; without this
+        // it walks every run the section ever had (288 a day at every 5m).
+        await db.schema
+          .createIndex('runs_section_status_idx')
+          .on('runs')
+          .columns(['section_id', 'status'])
+          .execute();
+      },
+    },
   };
 }
 

@@ -16,6 +16,7 @@ import type {
 } from '../core/types.js';
 import { migrateToLatest } from './migrations.js';
 import { SqliteRollups, type RollupBatch } from './sqlite-rollups.js';
+import { SqliteRunStatements } from './sqlite-runs.js';
 import type { Database, IntegrationsTable, RunsTable, SectionsTable } from './schema.js';
 import type { SecretBox } from './secret-box.js';
 import type {
@@ -410,6 +411,8 @@ class SqliteStore implements Store {
     [string, string, string, number, number, number]
   >;
   readonly #rollups: SqliteRollups;
+  readonly #runs: SqliteRunStatements;
+  readonly #startRun: BetterSqlite3.Transaction<(sectionId: number, trigger: string) => RunRecord>;
   /** The rollups of the batch in the transaction now committing (see commitBatch). */
   #landing: RollupBatch | undefined;
   readonly #runState: BetterSqlite3.Statement<[number], { section_id: number; status: string }>;
@@ -469,6 +472,17 @@ class SqliteStore implements Store {
          metric_points = companies.metric_points + excluded.metric_points`,
     );
     this.#rollups = new SqliteRollups(sqlite);
+    this.#runs = new SqliteRunStatements(sqlite);
+    this.#startRun = sqlite.transaction((sectionId: number, trigger: string): RunRecord => {
+      const st = this.#runs;
+      const section = st.sectionCursor.get(sectionId);
+      if (section === undefined) throw sectionNotFound(sectionId);
+      const now = nowIso();
+      // The caller holds the section's lock, so a run still marked running is dead.
+      st.interrupt.run(now, INTERRUPTED_ERROR, sectionId);
+      const { lastInsertRowid } = st.insertRun.run(sectionId, trigger, now, section.cursor);
+      return toRunRecord(st.run.get(Number(lastInsertRowid)) as RunRow);
+    });
     this.#runState = sqlite.prepare('SELECT section_id, status FROM runs WHERE id = ?');
     this.#addToRun = sqlite.prepare(
       `UPDATE runs SET rows_read = rows_read + ?, landed = landed + ?, rejected = rejected + ?,
@@ -878,65 +892,41 @@ class SqliteStore implements Store {
   // --- locks and runs -----------------------------------------------------------------------
 
   async acquireLock(sectionId: number, owner: LockOwner, ttlMs: number): Promise<boolean> {
-    return this.#guard('acquireLock', async () => {
-      const now = new Date();
-      const lock = {
-        lock_owner: owner.id,
-        lock_host: owner.host,
-        lock_pid: owner.pid,
-        lock_expires_at: new Date(now.getTime() + ttlMs).toISOString(),
-      };
-      // One UPDATE is atomic across processes: free, expired, or already ours (a renewal).
-      const taken = await this.#db
-        .updateTable('sections')
-        .set(lock)
-        .where('id', '=', sectionId)
-        .where((eb) =>
-          eb.or([
-            eb('lock_owner', 'is', null),
-            eb('lock_expires_at', '<', now.toISOString()),
-            eb('lock_owner', '=', owner.id),
-          ]),
-        )
-        .executeTakeFirst();
-      if (taken.numUpdatedRows === 1n) return true;
-
-      const held = await this.#db
-        .selectFrom('sections')
-        .select(['lock_owner', 'lock_host', 'lock_pid'])
-        .where('id', '=', sectionId)
-        .executeTakeFirst();
-      if (held === undefined) throw sectionNotFound(sectionId);
-      // A holder on this host whose process is gone (killed with -9, crashed) cannot release
-      // its lock; waiting out its TTL would block the rerun for nothing.
-      if (
-        held.lock_owner === null ||
-        held.lock_host !== owner.host ||
-        held.lock_pid === null ||
-        pidAlive(held.lock_pid)
-      ) {
-        return false;
-      }
-      // Compare-and-set on the dead owner: of two processes stealing at once, one wins.
-      const stolen = await this.#db
-        .updateTable('sections')
-        .set(lock)
-        .where('id', '=', sectionId)
-        .where('lock_owner', '=', held.lock_owner)
-        .executeTakeFirst();
-      return stolen.numUpdatedRows === 1n;
-    });
+    return this.#guard('acquireLock', () =>
+      this.#db.connection().execute(async () => {
+        const st = this.#runs;
+        const now = new Date();
+        const lock: [string, string, number, string, number] = [
+          owner.id,
+          owner.host,
+          owner.pid,
+          new Date(now.getTime() + ttlMs).toISOString(),
+          sectionId,
+        ];
+        if (st.takeLock.run(...lock, now.toISOString(), owner.id).changes === 1) return true;
+        const held = st.heldLock.get(sectionId);
+        if (held === undefined) throw sectionNotFound(sectionId);
+        // A holder on this host whose process is gone (killed with -9, crashed) cannot release
+        // its lock; waiting out its TTL would block the rerun for nothing.
+        if (
+          held.lock_owner === null ||
+          held.lock_host !== owner.host ||
+          held.lock_pid === null ||
+          pidAlive(held.lock_pid)
+        ) {
+          return false;
+        }
+        return st.stealLock.run(...lock, held.lock_owner).changes === 1;
+      }),
+    );
   }
 
   async releaseLock(sectionId: number, owner: LockOwner): Promise<void> {
-    return this.#guard('releaseLock', async () => {
-      await this.#db
-        .updateTable('sections')
-        .set({ lock_owner: null, lock_host: null, lock_pid: null, lock_expires_at: null })
-        .where('id', '=', sectionId)
-        .where('lock_owner', '=', owner.id)
-        .execute();
-    });
+    return this.#guard('releaseLock', () =>
+      this.#db.connection().execute(async () => {
+        this.#runs.releaseLock.run(sectionId, owner.id);
+      }),
+    );
   }
 
   #runsQuery(db: Kysely<Database>) {
@@ -949,44 +939,7 @@ class SqliteStore implements Store {
 
   async startRun(sectionId: number, trigger: string): Promise<RunRecord> {
     return this.#guard('startRun', () =>
-      this.#write(async (trx) => {
-        const section = await trx
-          .selectFrom('sections')
-          .select('cursor')
-          .where('id', '=', sectionId)
-          .executeTakeFirst();
-        if (section === undefined) throw sectionNotFound(sectionId);
-        const now = nowIso();
-        // The caller holds the section's lock, so a run still marked running is dead.
-        await trx
-          .updateTable('runs')
-          .set({
-            status: 'failed',
-            finished_at: now,
-            error: INTERRUPTED_ERROR,
-            error_code: 'INTERRUPTED',
-          })
-          .where('section_id', '=', sectionId)
-          .where('status', '=', 'running')
-          .execute();
-        const { id } = await trx
-          .insertInto('runs')
-          .values({
-            section_id: sectionId,
-            trigger,
-            status: 'running',
-            started_at: now,
-            rows_read: 0,
-            landed: 0,
-            rejected: 0,
-            cursor: section.cursor,
-          })
-          .returning('id')
-          .executeTakeFirstOrThrow();
-        return toRunRecord(
-          await this.#runsQuery(trx).where('runs.id', '=', id).executeTakeFirstOrThrow(),
-        );
-      }),
+      this.#db.connection().execute(async () => this.#startRun.immediate(sectionId, trigger)),
     );
   }
 
@@ -995,27 +948,19 @@ class SqliteStore implements Store {
     outcome: { status: 'succeeded' | 'failed'; error?: string; errorCode?: string },
   ): Promise<RunRecord> {
     return this.#guard('finishRun', () =>
-      this.#write(async (trx) => {
-        const res = await trx
-          .updateTable('runs')
-          .set((eb) => ({
-            status: outcome.status,
-            finished_at: nowIso(),
-            error: outcome.error ?? null,
-            error_code: outcome.errorCode ?? null,
-            cursor: eb
-              .selectFrom('sections')
-              .select('sections.cursor')
-              .whereRef('sections.id', '=', 'runs.section_id'),
-          }))
-          .where('id', '=', runId)
-          .executeTakeFirst();
-        if (res.numUpdatedRows === 0n) {
+      this.#db.connection().execute(async () => {
+        const st = this.#runs;
+        const done = st.finish.run(
+          outcome.status,
+          nowIso(),
+          outcome.error ?? null,
+          outcome.errorCode ?? null,
+          runId,
+        );
+        if (done.changes === 0) {
           throw new SluiceError('NOT_FOUND', `run ${runId} does not exist`, { runId });
         }
-        return toRunRecord(
-          await this.#runsQuery(trx).where('runs.id', '=', runId).executeTakeFirstOrThrow(),
-        );
+        return toRunRecord(st.run.get(runId) as RunRow);
       }),
     );
   }
