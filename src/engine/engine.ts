@@ -205,7 +205,6 @@ export class Engine {
     options: RunOptions,
     started: number,
   ): Promise<void> {
-    const { store } = this.options;
     // startRun read the cursor under the lock: the section object may be older than that.
     const cursor = run.cursor;
     const limit = section.batchSize;

@@ -48,11 +48,21 @@ export function formatDateTime(iso: string | null | undefined): string {
   return Number.isNaN(d.getTime()) ? iso : dateTime.format(d);
 }
 
-/** A date (UTC day) as a short local date. */
+/** A calendar day (`YYYY-MM-DD`) is the same day everywhere: formatted in UTC, where it is parsed. */
+const utcDay = new Intl.DateTimeFormat(undefined, {
+  year: 'numeric',
+  month: 'short',
+  day: 'numeric',
+  timeZone: 'UTC',
+});
+
+/** A date (UTC day) as a short date: the same day in every time zone; a timestamp's local day. */
 export function formatDate(iso: string | null | undefined): string {
   if (!iso) return '—';
-  const d = new Date(iso.length === 10 ? `${iso}T00:00:00Z` : iso);
-  return Number.isNaN(d.getTime()) ? iso : dateOnly.format(d);
+  const day = iso.length === 10;
+  const d = new Date(day ? `${iso}T00:00:00Z` : iso);
+  if (Number.isNaN(d.getTime())) return iso;
+  return (day ? utcDay : dateOnly).format(d);
 }
 
 export function formatNumber(n: number | null | undefined): string {

@@ -42,6 +42,15 @@ export function FieldMappings(props: {
     type: c.columnType,
   }));
   const columnTypes = new Map(columnData.map((c) => [c.value, c.type]));
+  // Errors with no row to sit beside: the mapping as a whole, or a target that has no row (a
+  // mandatory field removed), which the server reports as `mapping.value`.
+  const rowless = Object.entries(props.errors)
+    .filter(
+      ([field]) =>
+        field === 'mapping' ||
+        (field.startsWith('mapping.') && !used.has(field.slice('mapping.'.length))),
+    )
+    .map(([, message]) => message);
   const update = (id: number, patch: Partial<MappingRow>) =>
     props.onChange(props.rows.map((r) => (r.id === id ? { ...r, ...patch } : r)));
 
@@ -150,10 +159,14 @@ export function FieldMappings(props: {
           </Group>
         );
       })}
-      {props.errors['mapping'] && (
-        <Text c="red" fz="sm" data-testid="mapping-error">
-          {props.errors['mapping']}
-        </Text>
+      {rowless.length > 0 && (
+        <Stack gap={2} data-testid="mapping-error">
+          {rowless.map((message) => (
+            <Text c="red" fz="sm" key={message}>
+              {message}
+            </Text>
+          ))}
+        </Stack>
       )}
       <Group justify="space-between" mt={4}>
         <Button

@@ -604,6 +604,7 @@ function SectionForm(props: {
                 data={keyData}
                 value={form.key}
                 onChange={(v) => set('key', v)}
+                allowDeselect={false}
                 renderOption={({ option }) => {
                   const c = candidates.find((x) => x.name === option.value);
                   return (
