@@ -6,7 +6,7 @@
  *
  * Never edit a migration that has shipped: add a new one (names sort in run order).
  */
-import { Migrator } from 'kysely';
+import { Migrator, sql } from 'kysely';
 import type { ColumnDefinitionBuilder, Kysely, Migration, MigrationProvider } from 'kysely';
 import { SluiceError } from '../core/errors.js';
 import { serverMigration } from './migration-server.js';
@@ -209,6 +209,25 @@ function migrations(dialect: StoreDialect): Record<string, Migration> {
           .on('runs')
           .columns(['section_id', 'status'])
           .execute();
+      },
+    },
+    '0005_fold_watermarks': {
+      async up(db: Kysely<unknown>): Promise<void> {
+        // Endusers, companies and rollups are folded from landed rows in bulk, not per batch:
+        // rows with an id up to folded_id are counted there, those up to landed_id have landed.
+        await db.schema
+          .alterTable('sections')
+          .addColumn('landed_id', 'bigint', (c) => c.notNull().defaultTo(0))
+          .execute();
+        await db.schema
+          .alterTable('sections')
+          .addColumn('folded_id', 'bigint', (c) => c.notNull().defaultTo(0))
+          .execute();
+        // Everything landed so far was folded batch by batch.
+        await sql`UPDATE sections SET landed_id = coalesce((SELECT max(id) FROM activities
+            WHERE activities.section_id = sections.id), (SELECT max(id) FROM metric_points
+            WHERE metric_points.section_id = sections.id), 0)`.execute(db);
+        await sql`UPDATE sections SET folded_id = landed_id`.execute(db);
       },
     },
   };

@@ -49,6 +49,9 @@ export interface SectionsTable {
   /** The last key landed, exactly as MySQL prints it. */
   cursor: string | null;
   landed_total: Generated<number>;
+  /** Highest id landed in the section's data table, and the highest folded into the aggregates. */
+  landed_id: Generated<number>;
+  folded_id: Generated<number>;
   rejected_total: Generated<number>;
   lock_owner: string | null;
   lock_host: string | null;

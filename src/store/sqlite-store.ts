@@ -238,6 +238,77 @@ class SeenSet {
   }
 }
 
+/** Fold pending aggregates into the store once this many rows landed since the last fold. */
+const FOLD_EVERY_ROWS = 200_000;
+
+/** What a section landed since its last fold: the enduser/company counters and the rollups. */
+class Pending {
+  rows = 0;
+  constructor(
+    readonly seen: SeenSet,
+    readonly rollup: RollupBatch,
+    /** `sections.folded_id` when these aggregates began: they are valid while it is unchanged. */
+    readonly base: number,
+  ) {}
+
+  activity(r: ActivityRecord): void {
+    this.rows++;
+    this.seen.enduser(r.externalId, r.email, r.name, r.companyExternalId, r.date, r.weight);
+    if (r.companyExternalId !== undefined) this.seen.company(r.companyExternalId, r.date, r.weight);
+    this.rollup.activity(r);
+  }
+
+  metric(r: MetricRecord): void {
+    this.rows++;
+    if (r.model === 'Company') this.seen.company(r.externalId, r.date, undefined);
+    else if (r.model === 'Enduser') {
+      this.seen.enduser(r.externalId, undefined, undefined, undefined, r.date, undefined);
+    }
+    this.rollup.metric(r);
+  }
+}
+
+interface LandedActivityRow {
+  email: string | null;
+  external_id: string | null;
+  name: string | null;
+  company_external_id: string | null;
+  action: string | null;
+  weight: number;
+  date: string;
+}
+
+interface LandedMetricRow {
+  model: string;
+  external_id: string;
+  dimension_id: string;
+  value: number;
+  date: string;
+}
+
+/** A landed activity read back for folding (only the fields the aggregates use). */
+function activityOf(row: LandedActivityRow): ActivityRecord {
+  const r: ActivityRecord = { rowId: '', key: '', weight: row.weight, date: row.date };
+  if (row.email !== null) r.email = row.email;
+  if (row.external_id !== null) r.externalId = row.external_id;
+  if (row.name !== null) r.name = row.name;
+  if (row.company_external_id !== null) r.companyExternalId = row.company_external_id;
+  if (row.action !== null) r.action = row.action;
+  return r;
+}
+
+function metricOf(row: LandedMetricRow): MetricRecord {
+  return {
+    rowId: '',
+    key: '',
+    model: row.model as MetricRecord['model'],
+    externalId: row.external_id,
+    dimensionId: row.dimension_id,
+    value: row.value,
+    date: row.date,
+  };
+}
+
 /** Adds an activity of `weight` (or, when undefined, a metric point) to a seen enduser or company. */
 function count(seen: SeenRange, weight: number | undefined): void {
   if (weight === undefined) seen.points++;
@@ -414,13 +485,32 @@ class SqliteStore implements Store {
   readonly #runs: SqliteRunStatements;
   readonly #startRun: BetterSqlite3.Transaction<(sectionId: number, trigger: string) => RunRecord>;
   /** The rollups of the batch in the transaction now committing (see commitBatch). */
-  #landing: RollupBatch | undefined;
   readonly #runState: BetterSqlite3.Statement<[number], { section_id: number; status: string }>;
   readonly #addToRun: BetterSqlite3.Statement<
     [number, number, number, string | null, string | null, number]
   >;
-  readonly #addToSection: BetterSqlite3.Statement<[number, number, number]>;
-  readonly #addToSectionAndMove: BetterSqlite3.Statement<[number, number, string, number]>;
+  readonly #addToSection: BetterSqlite3.Statement<[number, number, number, number]>;
+  readonly #addToSectionAndMove: BetterSqlite3.Statement<[number, number, number, string, number]>;
+  readonly #foldState: BetterSqlite3.Statement<
+    [number],
+    { data_type: string; landed_id: number; folded_id: number }
+  >;
+  readonly #markFolded: BetterSqlite3.Statement<[number]>;
+  readonly #unfoldedActivities: BetterSqlite3.Statement<
+    [number, number, number],
+    LandedActivityRow
+  >;
+  readonly #unfoldedMetrics: BetterSqlite3.Statement<[number, number, number], LandedMetricRow>;
+  readonly #fold: BetterSqlite3.Transaction<(sectionId: number) => void>;
+  /**
+   * Per section, the landed rows not yet folded into endusers, companies and the rollups: folding
+   * every batch cost an upsert per distinct enduser per batch, about as much as landing the rows.
+   * Rows with id up to `sections.folded_id` are folded; those up to `landed_id` landed. When the
+   * process dies with rows pending, the next commit or finishRun reads them back and folds them.
+   */
+  readonly #pending = new Map<number, Pending>();
+  /** The pending aggregates the current transaction flushed (forgotten once it commits). */
+  #flushed: { sectionId: number; pending: Pending } | undefined;
   readonly #commit: BetterSqlite3.Transaction<(batch: CommitBatch, now: string) => CommitResult>;
 
   constructor(sqlite: BetterSqlite3.Database, db: Kysely<Database>, secretBox: SecretBox) {
@@ -490,14 +580,31 @@ class SqliteStore implements Store {
        WHERE id = ?`,
     );
     this.#addToSection = sqlite.prepare(
-      `UPDATE sections SET landed_total = landed_total + ?, rejected_total = rejected_total + ?
+      `UPDATE sections SET landed_total = landed_total + ?, rejected_total = rejected_total + ?,
+         landed_id = max(landed_id, ?)
        WHERE id = ?`,
     );
     this.#addToSectionAndMove = sqlite.prepare(
       `UPDATE sections SET landed_total = landed_total + ?, rejected_total = rejected_total + ?,
-         cursor = ?
+         landed_id = max(landed_id, ?), cursor = ?
        WHERE id = ?`,
     );
+    this.#foldState = sqlite.prepare(
+      'SELECT data_type, landed_id, folded_id FROM sections WHERE id = ?',
+    );
+    this.#markFolded = sqlite.prepare('UPDATE sections SET folded_id = landed_id WHERE id = ?');
+    this.#unfoldedActivities = sqlite.prepare(
+      `SELECT email, external_id, name, company_external_id, action, weight, date
+       FROM activities WHERE id > ? AND id <= ? AND section_id = ? ORDER BY id`,
+    );
+    this.#unfoldedMetrics = sqlite.prepare(
+      `SELECT model, external_id, dimension_id, value, date
+       FROM metric_points WHERE id > ? AND id <= ? AND section_id = ? ORDER BY id`,
+    );
+    this.#fold = sqlite.transaction((sectionId: number) => {
+      const pending = this.#current(sectionId);
+      if (pending !== undefined && pending.rows > 0) this.#flush(sectionId, pending);
+    });
     this.#commit = sqlite.transaction((batch: CommitBatch, now: string) =>
       this.#commitInTransaction(batch, now),
     );
@@ -516,105 +623,74 @@ class SqliteStore implements Store {
       // being open on this same handle while the batch runs; better-sqlite3 would otherwise
       // nest the batch in it as a savepoint and its fate would follow the other transaction.
       this.#db.connection().execute(async () => {
-        this.#landing = undefined;
-        const result = this.#commit.immediate(batch, nowIso());
-        // Only now is what the batch wrote for sure in the store (a throw rolled it back).
-        if (this.#landing !== undefined) this.#rollups.committed(this.#landing);
-        this.#landing = undefined;
+        this.#flushed = undefined;
+        let result: CommitResult;
+        try {
+          result = this.#commit.immediate(batch, nowIso());
+        } catch (err) {
+          // What this transaction added to the pending aggregates is rolled back in the store:
+          // forget them all; the rows landed before are read back and folded next time.
+          this.#pending.delete(batch.sectionId);
+          throw err;
+        }
+        this.#afterFold();
         return result;
       }),
     );
   }
 
-  #commitInTransaction(batch: CommitBatch, now: string): CommitResult {
-    const { sectionId, runId } = batch;
-    const run = this.#runState.get(runId);
-    if (run === undefined || run.section_id !== sectionId) {
-      throw new SluiceError('NOT_FOUND', `run ${runId} of section ${sectionId} does not exist`, {
-        sectionId,
-        runId,
-      });
-    }
-    if (run.status !== 'running') {
-      // Another process took the section over (its startRun closed this run): landing now
-      // would race its cursor.
-      throw new SluiceError(
-        'SECTION_LOCKED',
-        `run ${runId} is ${run.status}, no longer running: another process took over section ${sectionId}`,
-        { sectionId, runId },
-      );
-    }
+  /** After a transaction that flushed pending aggregates committed: they are in the store now. */
+  #afterFold(): void {
+    if (this.#flushed === undefined) return;
+    this.#rollups.committed(this.#flushed.pending.rollup);
+    this.#pending.delete(this.#flushed.sectionId);
+    this.#flushed = undefined;
+  }
 
-    const seen = new SeenSet();
-    const rollup = this.#rollups.batch(sectionId);
-    this.#landing = rollup;
-    let landed = 0;
-    if (batch.dataType === 'activities') {
-      // CommitBatch pairs dataType and records by convention, not by type.
-      const records = batch.records as ActivityRecord[];
-      const insert = this.#insertActivity;
-      for (let i = 0; i < records.length; i++) {
-        const r = records[i]!;
-        const { changes } = insert.run(
-          sectionId,
-          r.rowId,
-          r.email ?? null,
-          r.externalId ?? null,
-          r.name ?? null,
-          r.companyExternalId ?? null,
-          r.action ?? null,
-          r.weight,
-          r.date,
-          r.info ?? null,
-          now,
-        );
-        // A row landed before (re-read by a lookback) already counted its enduser and company.
-        if (changes === 0) continue;
-        landed++;
-        seen.enduser(r.externalId, r.email, r.name, r.companyExternalId, r.date, r.weight);
-        if (r.companyExternalId !== undefined) seen.company(r.companyExternalId, r.date, r.weight);
-        rollup.activity(r);
-      }
-    } else {
-      const records = batch.records as MetricRecord[];
-      const insert = this.#insertMetric;
-      for (let i = 0; i < records.length; i++) {
-        const r = records[i]!;
-        const { changes } = insert.run(
-          sectionId,
-          r.rowId,
-          r.model,
-          r.externalId,
-          r.dimensionId,
-          r.value,
-          r.date,
-          now,
-        );
-        if (changes === 0) continue;
-        landed++;
-        if (r.model === 'Company') seen.company(r.externalId, r.date, undefined);
-        else if (r.model === 'Enduser')
-          seen.enduser(r.externalId, undefined, undefined, undefined, r.date, undefined);
-        rollup.metric(r);
+  /** Folds a section's pending aggregates (finishRun, close): the data module is then current. */
+  #foldSection(sectionId: number): void {
+    this.#flushed = undefined;
+    try {
+      this.#fold.immediate(sectionId);
+    } catch (err) {
+      this.#pending.delete(sectionId);
+      throw err;
+    }
+    this.#afterFold();
+  }
+
+  /**
+   * The pending aggregates of a section, valid against the store: when another process folded
+   * since ours began (it took the section over), ours are stale and dropped; rows landed but never
+   * folded (a process died, a transaction rolled back) are read back. Undefined when the section
+   * is gone.
+   */
+  #current(sectionId: number): Pending | undefined {
+    const state = this.#foldState.get(sectionId);
+    if (state === undefined) {
+      this.#pending.delete(sectionId);
+      return undefined;
+    }
+    const held = this.#pending.get(sectionId);
+    if (held !== undefined && held.base === state.folded_id) return held;
+    const pending = new Pending(new SeenSet(), this.#rollups.batch(sectionId), state.folded_id);
+    const range = [state.folded_id, state.landed_id, sectionId] as const;
+    if (state.landed_id > state.folded_id) {
+      if (state.data_type === 'activities') {
+        for (const row of this.#unfoldedActivities.iterate(...range)) {
+          pending.activity(activityOf(row));
+        }
+      } else {
+        for (const row of this.#unfoldedMetrics.iterate(...range)) pending.metric(metricOf(row));
       }
     }
+    this.#pending.set(sectionId, pending);
+    return pending;
+  }
 
-    let rejected = 0;
-    for (const j of batch.rejects) {
-      rejected += this.#insertReject.run(
-        sectionId,
-        runId,
-        j.rowId,
-        j.key,
-        j.field,
-        j.column ?? null,
-        j.code,
-        j.reason,
-        j.input ?? null,
-        now,
-      ).changes;
-    }
-
+  /** Writes a section's pending aggregates (inside a transaction) and moves folded_id up. */
+  #flush(sectionId: number, pending: Pending): void {
+    const { seen } = pending;
     for (const [id, e] of seen.byExternalId) {
       this.#upsertEnduser.run(
         `x:${id}`,
@@ -646,14 +722,104 @@ class SqliteStore implements Store {
     for (const [id, c] of seen.companies) {
       this.#upsertCompany.run(id, c.first, c.last, c.activities, c.weight, c.points);
     }
-    rollup.flush();
+    pending.rollup.flush();
+    this.#markFolded.run(sectionId);
+    this.#flushed = { sectionId, pending };
+  }
+
+  #commitInTransaction(batch: CommitBatch, now: string): CommitResult {
+    const { sectionId, runId } = batch;
+    const run = this.#runState.get(runId);
+    if (run === undefined || run.section_id !== sectionId) {
+      throw new SluiceError('NOT_FOUND', `run ${runId} of section ${sectionId} does not exist`, {
+        sectionId,
+        runId,
+      });
+    }
+    if (run.status !== 'running') {
+      // Another process took the section over (its startRun closed this run): landing now
+      // would race its cursor.
+      throw new SluiceError(
+        'SECTION_LOCKED',
+        `run ${runId} is ${run.status}, no longer running: another process took over section ${sectionId}`,
+        { sectionId, runId },
+      );
+    }
+
+    // The run is running, so its section exists.
+    const pending = this.#current(sectionId) as Pending;
+    let landed = 0;
+    let lastId = 0;
+    if (batch.dataType === 'activities') {
+      // CommitBatch pairs dataType and records by convention, not by type.
+      const records = batch.records as ActivityRecord[];
+      const insert = this.#insertActivity;
+      for (let i = 0; i < records.length; i++) {
+        const r = records[i]!;
+        const { changes, lastInsertRowid } = insert.run(
+          sectionId,
+          r.rowId,
+          r.email ?? null,
+          r.externalId ?? null,
+          r.name ?? null,
+          r.companyExternalId ?? null,
+          r.action ?? null,
+          r.weight,
+          r.date,
+          r.info ?? null,
+          now,
+        );
+        // A row landed before (re-read by a lookback) already counted its enduser and company.
+        if (changes === 0) continue;
+        landed++;
+        lastId = Number(lastInsertRowid);
+        pending.activity(r);
+      }
+    } else {
+      const records = batch.records as MetricRecord[];
+      const insert = this.#insertMetric;
+      for (let i = 0; i < records.length; i++) {
+        const r = records[i]!;
+        const { changes, lastInsertRowid } = insert.run(
+          sectionId,
+          r.rowId,
+          r.model,
+          r.externalId,
+          r.dimensionId,
+          r.value,
+          r.date,
+          now,
+        );
+        if (changes === 0) continue;
+        landed++;
+        lastId = Number(lastInsertRowid);
+        pending.metric(r);
+      }
+    }
+
+    let rejected = 0;
+    for (const j of batch.rejects) {
+      rejected += this.#insertReject.run(
+        sectionId,
+        runId,
+        j.rowId,
+        j.key,
+        j.field,
+        j.column ?? null,
+        j.code,
+        j.reason,
+        j.input ?? null,
+        now,
+      ).changes;
+    }
 
     this.#addToRun.run(batch.rowsRead, landed, rejected, batch.keyFrom, batch.keyTo, runId);
     if (batch.cursor !== undefined) {
-      this.#addToSectionAndMove.run(landed, rejected, batch.cursor, sectionId);
+      this.#addToSectionAndMove.run(landed, rejected, lastId, batch.cursor, sectionId);
     } else {
-      this.#addToSection.run(landed, rejected, sectionId);
+      this.#addToSection.run(landed, rejected, lastId, sectionId);
     }
+    if (pending.rows >= FOLD_EVERY_ROWS) this.#flush(sectionId, pending);
     return { landed, rejected };
   }
 
@@ -860,6 +1026,7 @@ class SqliteStore implements Store {
     return this.#guard('deleteSection', () =>
       this.#write(async (trx) => {
         // Foreign keys cascade to runs, rejects, landed rows, rollups and schedule state.
+        this.#pending.delete(id);
         const res = await trx.deleteFrom('sections').where('id', '=', id).executeTakeFirst();
         return res.numDeletedRows > 0n;
       }),
@@ -950,6 +1117,12 @@ class SqliteStore implements Store {
     return this.#guard('finishRun', () =>
       this.#db.connection().execute(async () => {
         const st = this.#runs;
+        const run = st.run.get(runId);
+        if (run === undefined) {
+          throw new SluiceError('NOT_FOUND', `run ${runId} does not exist`, { runId });
+        }
+        // The run's rows reach endusers, companies and the data module's rollups now at the latest.
+        this.#foldSection(run.section_id);
         const done = st.finish.run(
           outcome.status,
           nowIso(),
@@ -1062,8 +1235,11 @@ class SqliteStore implements Store {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    // Wait for the connection, so a transaction in flight finishes before the handle goes.
-    await this.#db.connection().execute(() => Promise.resolve());
+    // Wait for the connection, so a transaction in flight finishes before the handle goes, then
+    // fold what is pending (a run cut short still reaches the data module).
+    await this.#db.connection().execute(async () => {
+      for (const sectionId of [...this.#pending.keys()]) this.#foldSection(sectionId);
+    });
     // Kysely's SQLite driver closes the better-sqlite3 handle it was given.
     await this.#db.destroy();
   }

@@ -399,6 +399,19 @@ describe('a sync killed at any moment', () => {
     const final = await sluice(dir, ['sync', '--once', '--json'], env);
     expect(final.code).toBe(0);
     expect(count()).toEqual({ n: rows, d: rows });
+    // Endusers and the data module's rollups count every row once, whatever the kills left.
+    const sqlite = new Database(join(dir, 'sluice.db'), { readonly: true });
+    try {
+      const sums = sqlite
+        .prepare(
+          `SELECT (SELECT sum(activity_count) FROM endusers) AS endusers,
+             (SELECT sum(count) FROM activity_daily) AS daily`,
+        )
+        .get();
+      expect(sums).toEqual({ endusers: rows, daily: rows });
+    } finally {
+      sqlite.close();
+    }
     const runs = JSON.parse((await sluice(dir, ['logs', '--json'])).stdout) as {
       status: string;
       errorCode: string | null;

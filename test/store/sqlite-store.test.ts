@@ -9,7 +9,7 @@ import { openStore } from '../../src/store/open-store.js';
 import type { Database } from '../../src/store/schema.js';
 import { createSecretBox } from '../../src/store/secret-box.js';
 import { openSqliteStore } from '../../src/store/sqlite-store.js';
-import { integration, section, storeBehaviour } from './store-behaviour.js';
+import { activity, integration, section, storeBehaviour } from './store-behaviour.js';
 import type { StoreUnderTest } from './store-behaviour.js';
 
 function reader(file: string): Kysely<Database> {
@@ -166,6 +166,58 @@ describe('SQLite store', () => {
     expect((await one.getSection(s!.id))?.cursor).toBe('7');
     await one.close();
     await two.close();
+  });
+
+  it('folds endusers and rollups of rows a process landed but never folded, exactly once', async () => {
+    const dataDir = await tempDir();
+    const dead = await openStore({ dataDir });
+    await dead.applyConfig(integration(), [section('events')]);
+    const [s] = await dead.listSections();
+    const run = await dead.startRun(s!.id, 'manual');
+    const records = (from: number) =>
+      Array.from({ length: 5 }, (_, i) => activity(from + i, { externalId: `u${(from + i) % 2}` }));
+    for (const from of [1, 6]) {
+      await dead.commitBatch({
+        sectionId: s!.id,
+        runId: run.id,
+        dataType: 'activities',
+        records: records(from),
+        rejects: [],
+        cursor: String(from + 4),
+        rowsRead: 5,
+        keyFrom: String(from),
+        keyTo: String(from + 4),
+      });
+    }
+    // `dead` stops here, as if killed: its aggregates never reached the file.
+    const file = join(dataDir, 'sluice.db');
+    const count = () =>
+      reader(file)
+        .selectFrom('endusers')
+        .select(['ident', 'activity_count'])
+        .orderBy('ident')
+        .execute();
+    expect(await count()).toEqual([]);
+
+    const next = await openStore({ dataDir });
+    const rerun = await next.startRun(s!.id, 'manual');
+    await next.finishRun(rerun.id, { status: 'succeeded' });
+    expect(await count()).toEqual([
+      { ident: 'x:u0', activity_count: 5 },
+      { ident: 'x:u1', activity_count: 5 },
+    ]);
+    // The dead store's memory, were it to wake, is stale: closing it folds nothing twice.
+    await dead.close();
+    await next.close();
+    expect(await count()).toEqual([
+      { ident: 'x:u0', activity_count: 5 },
+      { ident: 'x:u1', activity_count: 5 },
+    ]);
+    const daily = await reader(file)
+      .selectFrom('activity_daily')
+      .select((eb) => eb.fn.sum<number>('count').as('n'))
+      .executeTakeFirstOrThrow();
+    expect(Number(daily.n)).toBe(10);
   });
 
   it('names the failed migration and leaves no half-made schema', async () => {

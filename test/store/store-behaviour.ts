@@ -540,14 +540,21 @@ export function storeBehaviour(name: string, open: () => Promise<StoreUnderTest>
           keyTo: '1',
         });
         expect((await store.stats())[0]).toMatchObject({ landed: 1, rejected: 0 });
+        // Endusers and companies are folded when the run finishes: only the landed row counts.
+        await store.finishRun(run.id, {
+          status: 'failed',
+          error: 'disk',
+          errorCode: 'STORE_FAILED',
+        });
         expect(await db.selectFrom('companies').selectAll().execute()).toEqual([]);
         expect(
           (await db.selectFrom('endusers').select('ident').execute()).map((e) => e.ident),
         ).toEqual(['x:u1']);
 
         // The same batch, repaired, lands in full: the failed attempt left nothing behind.
+        const rerun = await store.startRun(s.id, 'manual');
         const fixed = await store.commitBatch(
-          batch(s, run.id, {
+          batch(s, rerun.id, {
             records: [activity(2), activity(3), activity(4)],
             rejects: [reject(5)],
             cursor: '5',
@@ -634,6 +641,7 @@ export function storeBehaviour(name: string, open: () => Promise<StoreUnderTest>
             ],
           }),
         );
+        await store.finishRun(run.id, { status: 'succeeded' });
         const endusers = await db
           .selectFrom('endusers')
           .select(['ident', 'external_id', 'email', 'name', 'company_external_id'])
@@ -692,6 +700,7 @@ export function storeBehaviour(name: string, open: () => Promise<StoreUnderTest>
           }),
         );
         expect(result).toEqual({ landed: 4, rejected: 0 });
+        await store.finishRun(run.id, { status: 'succeeded' });
         const points = await db
           .selectFrom('metric_points')
           .select(['section_id', 'row_id', 'model', 'external_id', 'dimension_id', 'value', 'date'])
