@@ -691,33 +691,26 @@ class SqliteStore implements Store {
   /** Writes a section's pending aggregates (inside a transaction) and moves folded_id up. */
   #flush(sectionId: number, pending: Pending): void {
     const { seen } = pending;
-    for (const [id, e] of seen.byExternalId) {
-      this.#upsertEnduser.run(
-        `x:${id}`,
-        e.externalId,
-        e.email,
-        e.name,
-        e.company,
-        e.first,
-        e.last,
-        e.activities,
-        e.weight,
-        e.points,
-      );
-    }
-    for (const [email, e] of seen.byEmail) {
-      this.#upsertEnduser.run(
-        `e:${email}`,
-        null,
-        e.email,
-        e.name,
-        e.company,
-        e.first,
-        e.last,
-        e.activities,
-        e.weight,
-        e.points,
-      );
+    // Endusers are identified by external id when they have one (`x:`), else by email (`e:`).
+    const byIdent = [
+      ['x:', seen.byExternalId],
+      ['e:', seen.byEmail],
+    ] as const;
+    for (const [prefix, endusers] of byIdent) {
+      for (const [ident, e] of endusers) {
+        this.#upsertEnduser.run(
+          `${prefix}${ident}`,
+          e.externalId,
+          e.email,
+          e.name,
+          e.company,
+          e.first,
+          e.last,
+          e.activities,
+          e.weight,
+          e.points,
+        );
+      }
     }
     for (const [id, c] of seen.companies) {
       this.#upsertCompany.run(id, c.first, c.last, c.activities, c.weight, c.points);
