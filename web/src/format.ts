@@ -16,11 +16,6 @@ const dateTime = new Intl.DateTimeFormat(undefined, {
   minute: '2-digit',
   second: '2-digit',
 });
-const dateOnly = new Intl.DateTimeFormat(undefined, {
-  year: 'numeric',
-  month: 'short',
-  day: 'numeric',
-});
 const number = new Intl.NumberFormat();
 const shortDateTime = new Intl.DateTimeFormat(undefined, {
   month: 'short',
@@ -48,7 +43,10 @@ export function formatDateTime(iso: string | null | undefined): string {
   return Number.isNaN(d.getTime()) ? iso : dateTime.format(d);
 }
 
-/** A calendar day (`YYYY-MM-DD`) is the same day everywhere: formatted in UTC, where it is parsed. */
+/**
+ * The UTC day of a date, as a short date: the data module counts days in UTC (the charts' days,
+ * the first and last dates of a metric), so a browser west of UTC must not show the day before.
+ */
 const utcDay = new Intl.DateTimeFormat(undefined, {
   year: 'numeric',
   month: 'short',
@@ -56,13 +54,11 @@ const utcDay = new Intl.DateTimeFormat(undefined, {
   timeZone: 'UTC',
 });
 
-/** A date (UTC day) as a short date: the same day in every time zone; a timestamp's local day. */
+/** A day (`YYYY-MM-DD`) or a timestamp as its UTC day, like "Mar 1, 2025". */
 export function formatDate(iso: string | null | undefined): string {
   if (!iso) return '—';
-  const day = iso.length === 10;
-  const d = new Date(day ? `${iso}T00:00:00Z` : iso);
-  if (Number.isNaN(d.getTime())) return iso;
-  return (day ? utcDay : dateOnly).format(d);
+  const d = new Date(iso.length === 10 ? `${iso}T00:00:00Z` : iso);
+  return Number.isNaN(d.getTime()) ? iso : utcDay.format(d);
 }
 
 export function formatNumber(n: number | null | undefined): string {

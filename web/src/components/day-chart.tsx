@@ -46,9 +46,15 @@ export function DayChart(props: {
           </Stack>
         </Center>
       ) : props.kind === 'bar' ? (
-        <BarChart {...common} />
+        <BarChart {...common} maxBarWidth={64} />
       ) : (
-        <LineChart {...common} curveType="monotone" withDots={points.length <= 60} />
+        <LineChart
+          {...common}
+          curveType="monotone"
+          withDots={points.length <= 60}
+          // Room at both ends: the first point off the y axis, the last day's label unclipped.
+          xAxisProps={{ padding: { left: 32, right: 32 } }}
+        />
       )}
     </Paper>
   );
