@@ -1,14 +1,22 @@
 /**
- * `sluice user add|list|set|delete` and `sluice serve`: the commands over the server's ports.
+ * `sluice user add|list|set|delete`, `sluice token create|list|revoke` and `sluice serve`: the
+ * commands over the server's ports.
  * Passwords never come from a flag (it would sit in the shell history and `ps`): they are typed
  * at a prompt (twice, not echoed) or read from stdin with `--password-stdin`. There is no default
  * password.
  */
 import type { Command } from 'commander';
-import { ROLES, UserCreateRequestSchema, type Role, type User } from '../core/api.js';
+import {
+  ROLES,
+  TokenNameSchema,
+  UserCreateRequestSchema,
+  type Role,
+  type User,
+} from '../core/api.js';
 import { SluiceError } from '../core/errors.js';
 import { hashPassword } from '../server/passwords.js';
-import { openUserStore } from '../store/open-store.js';
+import { createTenantToken } from '../server/tenant-tokens.js';
+import { openTokenStore, openUserStore } from '../store/open-store.js';
 import type { UserStore } from '../store/user-store.js';
 import type { Context } from './context.js';
 import { table } from './format.js';
@@ -215,6 +223,80 @@ export function registerServerCommands(program: Command, deps: CommandDeps): voi
         const found = await findUser(users, opts.email);
         await users.deleteUser(found.id);
         out.stdout(`user ${found.email} deleted\n`);
+      });
+    });
+
+  const token = program
+    .command('token')
+    .description('Manage the tenant tokens of the Planhat-compatible ingest API');
+
+  token
+    .command('create')
+    .description('Create a tenant token and print it: the only time it is shown')
+    .requiredOption('--name <name>', 'a unique name; labels the data the token pushes')
+    .option('--json', 'print { token, secret } as JSON')
+    .action(async (opts: { name: string; json?: boolean }) => {
+      const name = TokenNameSchema.safeParse(opts.name);
+      if (!name.success) {
+        throw new SluiceError(
+          'CONFIG_INVALID',
+          `--name: ${name.error.issues[0]?.message ?? 'invalid'}`,
+          { field: 'name' },
+        );
+      }
+      await deps.withContext(async (ctx) => {
+        const created = await createTenantToken(openTokenStore(ctx.store), name.data, 'cli');
+        if (opts.json) {
+          out.stdout(`${JSON.stringify(created)}\n`);
+          return;
+        }
+        out.stdout(`${created.secret}\n`);
+        out.stderr(
+          `token ${created.token.name} created: the line above is the only copy (only a hash is kept)\n`,
+        );
+      });
+    });
+
+  token
+    .command('list')
+    .description('List tenant tokens (never the tokens themselves), revoked ones included')
+    .option('--json', 'print JSON')
+    .action(async (opts: { json?: boolean }) => {
+      await deps.withContext(async (ctx) => {
+        const tokens = await openTokenStore(ctx.store).listTokens();
+        if (opts.json) {
+          out.stdout(`${JSON.stringify(tokens)}\n`);
+          return;
+        }
+        out.stdout(
+          `${table(
+            ['NAME', 'TOKEN', 'CREATED', 'BY', 'LAST USED', 'REVOKED'],
+            tokens.map((t) => [
+              t.name,
+              `${t.prefix}...`,
+              t.createdAt,
+              t.createdBy,
+              t.lastUsedAt,
+              t.revokedAt,
+            ]),
+          )}\n`,
+        );
+      });
+    });
+
+  token
+    .command('revoke')
+    .description('Revoke a tenant token: it gets 401 from now on; the data it pushed stays')
+    .argument('<name>', 'the token name')
+    .option('--json', 'print the token as JSON')
+    .action(async (name: string, opts: { json?: boolean }) => {
+      await deps.withContext(async (ctx) => {
+        const tokens = openTokenStore(ctx.store);
+        const found = await tokens.findTokenByName(name);
+        if (found === undefined) throw new SluiceError('NOT_FOUND', `no token named ${name}`);
+        const revoked = await tokens.revokeToken(found.id);
+        if (opts.json) out.stdout(`${JSON.stringify(revoked)}\n`);
+        else out.stdout(`token ${revoked.name} revoked\n`);
       });
     });
 

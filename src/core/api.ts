@@ -44,6 +44,9 @@
  * | GET | /api/data/actions, /api/data/actions/:action/series | viewer |
  * | GET | /api/data/endusers, /api/data/companies | viewer |
  * | GET | /api/audit | superadmin |
+ * | GET, POST | /api/tokens | admin: tenant tokens of the ingest API (the token shows once) |
+ * | DELETE | /api/tokens/:id | admin: revoke |
+ * | GET | /api/tokens/:id/rejects | admin: items the token pushed that could not land |
  * | GET | /api/health, /api/docs, /metrics | public |
  */
 import { z } from 'zod';
@@ -570,6 +573,17 @@ export function actionParam(action: string | null): string {
   return action ?? NO_ACTION;
 }
 
+/**
+ * Where landed data came from: `pulled` by a MySQL section (`name`: the section's, `integration`:
+ * its integration's) or `pushed` through the ingest API (`name`: the tenant token's).
+ */
+export const OriginSchema = z.object({
+  kind: z.enum(['pulled', 'pushed']),
+  name: z.string(),
+  integration: z.string().optional(),
+});
+export type Origin = z.infer<typeof OriginSchema>;
+
 export const MetricSummarySchema = z.object({
   dimensionId: z.string(),
   model: z.enum(MODELS),
@@ -579,6 +593,8 @@ export const MetricSummarySchema = z.object({
   objects: z.number(),
   firstDate: isoDate,
   lastDate: isoDate,
+  /** The sections and tokens that landed points of this metric. */
+  origins: z.array(OriginSchema),
 });
 export type MetricSummary = z.infer<typeof MetricSummarySchema>;
 export const MetricListSchema = z.object({ metrics: z.array(MetricSummarySchema) });
@@ -594,6 +610,8 @@ export const ActionSummarySchema = z.object({
   endusers: z.number(),
   firstDate: isoDate,
   lastDate: isoDate,
+  /** The sections and tokens that landed activities with this action. */
+  origins: z.array(OriginSchema),
 });
 export type ActionSummary = z.infer<typeof ActionSummarySchema>;
 export const ActionListSchema = z.object({ actions: z.array(ActionSummarySchema) });
@@ -713,6 +731,108 @@ export type AuditQuery = z.infer<typeof AuditQuerySchema>;
 export const AuditListSchema = z.object({ total: z.number(), entries: z.array(AuditEntrySchema) });
 export type AuditList = z.infer<typeof AuditListSchema>;
 
+// --- the ingest API: tenant tokens and Planhat-compatible bodies -------------------------------
+
+/** A tenant token as listed: never the token itself (shown once, when created). */
+export const ApiTokenSchema = z.object({
+  id: z.number().int(),
+  name: z.string(),
+  /** The token's first characters, to tell tokens apart. */
+  prefix: z.string(),
+  createdAt: isoDate,
+  /** Email of the user who created it, or `cli`. */
+  createdBy: z.string(),
+  /** Null while the token works. */
+  revokedAt: isoDate.nullable(),
+  lastUsedAt: isoDate.nullable(),
+});
+export type ApiToken = z.infer<typeof ApiTokenSchema>;
+export const TokenListSchema = z.object({ tokens: z.array(ApiTokenSchema) });
+export type TokenList = z.infer<typeof TokenListSchema>;
+
+/** Token names: like integration and section names (they label the data a token pushes). */
+export const TokenNameSchema = z
+  .string()
+  .trim()
+  .min(1, 'is required')
+  .max(64, 'must be at most 64 characters')
+  .regex(/^[A-Za-z0-9][A-Za-z0-9 ._-]*$/, 'use letters, digits, space, dot, dash or underscore');
+
+export const TokenCreateRequestSchema = z.object({
+  /** Unique, revoked tokens included. */
+  name: TokenNameSchema,
+});
+export type TokenCreateRequest = z.infer<typeof TokenCreateRequestSchema>;
+
+/** A created token with its secret: the only time the token is shown. */
+export const TokenCreatedSchema = z.object({ token: ApiTokenSchema, secret: z.string() });
+export type TokenCreated = z.infer<typeof TokenCreatedSchema>;
+export const TokenResponseSchema = z.object({ token: ApiTokenSchema });
+export type TokenResponse = z.infer<typeof TokenResponseSchema>;
+
+/** An item a token pushed that could not land: its index in the request body and the reason. */
+export const TokenRejectSchema = z.object({
+  id: z.number().int(),
+  dataType: z.enum(DATA_TYPES),
+  /** Position of the item in its request's array (0 for a single object). */
+  index: z.number().int(),
+  /** The field at fault (`email`, `value`, `date`, `model`, ...) or `item`. */
+  field: z.string(),
+  code: z.string(),
+  reason: z.string(),
+  /** The item as JSON, at most 200 characters. */
+  input: z.string().nullable(),
+  createdAt: isoDate,
+});
+export type TokenReject = z.infer<typeof TokenRejectSchema>;
+export const TokenRejectListSchema = z.object({ rejects: z.array(TokenRejectSchema) });
+export type TokenRejectList = z.infer<typeof TokenRejectListSchema>;
+
+/**
+ * The answer of `POST /analytics/:tenantToken`, `/analytics/bulk/:tenantToken` and
+ * `/dimensiondata/:tenantToken`: how many items landed, and each item that did not with its index
+ * and reason (kept as a reject of the token).
+ */
+export const IngestResponseSchema = z.object({
+  processed: z.number().int(),
+  errors: z.array(z.object({ index: z.number().int(), reason: z.string() })),
+});
+export type IngestResponse = z.infer<typeof IngestResponseSchema>;
+
+/** Days since 1970-01-01 (UTC), up to 9999-12-31. */
+const epochDays = z.coerce.number().int().min(0).max(2_932_896);
+
+/** `GET /dimensiondata` (Planhat's names): filters and paging of the stored metric points. */
+export const DimensionDataQuerySchema = z.object({
+  /** A company's externalId: its points (model Company). */
+  cId: z.string().min(1).optional(),
+  /** An object's externalId, on any model. */
+  externalId: z.string().min(1).optional(),
+  /** The dimensionId. */
+  dimid: z.string().min(1).optional(),
+  /** First day included, as days since 1970-01-01 (UTC). */
+  from: epochDays.optional(),
+  /** Last day included, as days since 1970-01-01 (UTC). */
+  to: epochDays.optional(),
+  /** Default 1000, at most 10000. */
+  limit: z.coerce.number().int().min(1).max(10_000).default(1000),
+  offset: z.coerce.number().int().min(0).default(0),
+  /** The tenant token, when not sent as `Authorization: Bearer <token>`. */
+  tenantToken: z.string().optional(),
+});
+export type DimensionDataQuery = z.infer<typeof DimensionDataQuerySchema>;
+
+/** One stored metric point; pulled and pushed alike. */
+export const DimensionDataPointSchema = z.object({
+  dimensionId: z.string(),
+  value: z.number(),
+  model: z.enum(MODELS),
+  externalId: z.string(),
+  date: isoDate,
+  origin: OriginSchema,
+});
+export type DimensionDataPoint = z.infer<typeof DimensionDataPointSchema>;
+
 // --- operations --------------------------------------------------------------------------------
 
 export const HealthSchema = z.object({
@@ -775,6 +895,11 @@ export const API_SCHEMAS = {
   QueryResponse: QueryResponseSchema,
   AuditQuery: AuditQuerySchema,
   AuditList: AuditListSchema,
+  TokenList: TokenListSchema,
+  TokenCreateRequest: TokenCreateRequestSchema,
+  TokenCreated: TokenCreatedSchema,
+  TokenResponse: TokenResponseSchema,
+  TokenRejectList: TokenRejectListSchema,
   Health: HealthSchema,
 } as const;
 export type SchemaName = keyof typeof API_SCHEMAS;
@@ -789,7 +914,8 @@ export interface RouteSpec {
   summary: string;
   role: RouteRole;
   /** OpenAPI tag: the page of the UI it serves. */
-  tag: 'auth' | 'users' | 'integrations' | 'sections' | 'data' | 'console' | 'operations';
+  tag:
+    'auth' | 'users' | 'integrations' | 'sections' | 'data' | 'console' | 'tokens' | 'operations';
   params?: SchemaName;
   query?: SchemaName;
   body?: SchemaName;
@@ -1114,6 +1240,43 @@ export const ROUTES = {
     tag: 'console',
     query: 'AuditQuery',
     response: 'AuditList',
+  },
+  listTokens: {
+    method: 'GET',
+    path: '/api/tokens',
+    summary: 'Tenant tokens of the ingest API, revoked ones included (never the token itself)',
+    role: 'admin',
+    tag: 'tokens',
+    response: 'TokenList',
+  },
+  createToken: {
+    method: 'POST',
+    path: '/api/tokens',
+    summary: 'Create a tenant token: the answer shows the token, once (only its hash is kept)',
+    role: 'admin',
+    tag: 'tokens',
+    body: 'TokenCreateRequest',
+    response: 'TokenCreated',
+    status: 201,
+  },
+  revokeToken: {
+    method: 'DELETE',
+    path: '/api/tokens/:id',
+    summary: 'Revoke a tenant token: it gets 401 from now on; what it pushed stays',
+    role: 'admin',
+    tag: 'tokens',
+    params: 'IdParams',
+    response: 'TokenResponse',
+  },
+  listTokenRejects: {
+    method: 'GET',
+    path: '/api/tokens/:id/rejects',
+    summary: 'Items the token pushed that could not land, with their index and reason',
+    role: 'admin',
+    tag: 'tokens',
+    params: 'IdParams',
+    query: 'LimitQuery',
+    response: 'TokenRejectList',
   },
   health: {
     method: 'GET',

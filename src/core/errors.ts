@@ -162,6 +162,12 @@ export const ERROR_CATALOGUE = {
     description:
       'The HTTP request is malformed: not JSON, too large, or of a content type the API does not take.',
   },
+  TOKEN_INVALID: {
+    status: 401,
+    retry: 'permanent',
+    description:
+      'The tenant token of an ingest request is unknown or revoked: create one with `sluice token create --name NAME` or in Settings.',
+  },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERROR_CATALOGUE;

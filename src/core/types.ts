@@ -199,7 +199,9 @@ export type RejectCode =
   | 'not_finite'
   | 'bad_date'
   | 'too_long'
-  | 'bad_type';
+  | 'bad_type'
+  /** A pushed metric's model is not Company, Enduser, Project or Asset (ingest API). */
+  | 'bad_model';
 
 export type RunStatus = 'running' | 'succeeded' | 'failed';
 

@@ -13,14 +13,19 @@ import { errorHandler } from './route.js';
 import { authRoutes } from './routes/auth.js';
 import { consoleRoutes } from './routes/console.js';
 import { dataRoutes } from './routes/data.js';
+import { ingestRoutes, redactUrl } from './routes/ingest.js';
 import { integrationRoutes } from './routes/integrations.js';
 import { operationRoutes } from './routes/operations.js';
 import { sectionRoutes } from './routes/sections.js';
+import { tokenRoutes } from './routes/tokens.js';
 import { userRoutes } from './routes/users.js';
 
 export type { AppDeps } from './context.js';
 
-/** Largest request body, bytes (a section config or an SQL statement fits many times over). */
+/**
+ * Largest request body, bytes (a section config or an SQL statement fits many times over); the
+ * ingest routes take up to 32 MB (INGEST_BODY_LIMIT).
+ */
 const BODY_LIMIT = 1024 * 1024;
 
 // The UI is served from this origin only; Mantine injects its styles at run time (inline).
@@ -55,7 +60,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     request.log.info(
       {
         method: request.method,
-        url: request.url,
+        // Ingest URLs carry the tenant token: never log it.
+        url: redactUrl(request.url),
         status: reply.statusCode,
         ms: Math.round(reply.elapsedTime),
       },
@@ -69,7 +75,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   sectionRoutes(app, ctx);
   dataRoutes(app, ctx);
   consoleRoutes(app, ctx);
+  tokenRoutes(app, ctx);
   operationRoutes(app, ctx);
+  ingestRoutes(app, ctx);
 
   const webDir = deps.webDir !== undefined && existsSync(deps.webDir) ? deps.webDir : undefined;
   if (webDir !== undefined) {

@@ -9,7 +9,9 @@ import type { Scheduler } from '../scheduler/scheduler.js';
 import { createMysqlSource } from '../source/mysql-source.js';
 import type { Source } from '../source/source.js';
 import type { DataQueries } from '../store/data-queries.js';
+import { openTokenStore } from '../store/open-store.js';
 import type { Store, StoredIntegration } from '../store/store.js';
+import type { TokenStore } from '../store/token-store.js';
 import type { NewAuditEntry, UserStore } from '../store/user-store.js';
 import { DEFAULT_LOGIN_LIMITS, DEFAULT_SESSION_TTL_MS, LoginLimiter, type Auth } from './auth.js';
 import type { LoginLimits } from './auth.js';
@@ -19,6 +21,8 @@ export interface AppDeps {
   store: Store;
   users: UserStore;
   data: DataQueries;
+  /** Tenant tokens of the ingest API; default: the ones in `store`'s database. */
+  tokens?: TokenStore;
   scheduler: Scheduler;
   /** The MySQL password of a stored integration (its passwordEnv, else the stored one, else ''). */
   passwordFor(integration: StoredIntegration): Promise<string>;
@@ -67,6 +71,7 @@ export interface ServerContext {
   store: Store;
   users: UserStore;
   data: DataQueries;
+  tokens: TokenStore;
   scheduler: Scheduler;
   setup: SetupGate;
   limiter: LoginLimiter;
@@ -103,6 +108,7 @@ export function createContext(deps: AppDeps): ServerContext {
     store: deps.store,
     users: deps.users,
     data: deps.data,
+    tokens: deps.tokens ?? openTokenStore(deps.store),
     scheduler: deps.scheduler,
     setup: new SetupGate(deps.users),
     limiter: new LoginLimiter({ ...DEFAULT_LOGIN_LIMITS, ...deps.loginLimits }),

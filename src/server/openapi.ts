@@ -150,6 +150,7 @@ export function openApiDocument(version: string): Json {
       { name: 'sections' },
       { name: 'data' },
       { name: 'console' },
+      { name: 'tokens' },
       { name: 'operations' },
     ],
   };

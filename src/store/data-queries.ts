@@ -7,6 +7,8 @@ import type {
   ActionSeriesQuery,
   ActionSummary,
   CompanyPage,
+  DimensionDataPoint,
+  DimensionDataQuery,
   EnduserPage,
   MetricSeriesQuery,
   MetricSummary,
@@ -39,4 +41,9 @@ export interface DataQueries {
   endusers(query: PageQuery): Promise<EnduserPage>;
   companies(query: PageQuery): Promise<CompanyPage>;
   runTotals(): Promise<RunTotals[]>;
+  /**
+   * Stored metric points, pulled and pushed, by date then landing order (`GET /dimensiondata`).
+   * The landed table has no secondary index: this scans it.
+   */
+  dimensionData(query: DimensionDataQuery): Promise<DimensionDataPoint[]>;
 }

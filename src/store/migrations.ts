@@ -230,6 +230,31 @@ function migrations(dialect: StoreDialect): Record<string, Migration> {
         await sql`UPDATE sections SET folded_id = landed_id`.execute(db);
       },
     },
+    '0006_ingest': {
+      async up(db: Kysely<unknown>): Promise<void> {
+        // Tenant tokens of the Planhat-compatible ingest API: only a SHA-256 of the token is kept,
+        // with its first characters to tell tokens apart in a list. Revoked, never deleted: the
+        // data a token pushed keeps its origin.
+        await db.schema
+          .createTable('api_tokens')
+          .addColumn('id', 'integer', id)
+          .addColumn('name', 'text', (c) => c.notNull().unique())
+          .addColumn('prefix', 'text', (c) => c.notNull())
+          .addColumn('token_hash', 'text', (c) => c.notNull().unique())
+          .addColumn('created_at', 'text', (c) => c.notNull())
+          .addColumn('created_by', 'text', (c) => c.notNull())
+          .addColumn('revoked_at', 'text')
+          .addColumn('last_used_at', 'text')
+          .execute();
+        // Each token lands through two pseudo-sections (activities, metrics) of the hidden
+        // integration INGEST_INTEGRATION: pushed rows, rejects and rollups reuse the section
+        // machinery (row-id dedupe, cascade, per-section rollups) and are labelled by the token.
+        await db.schema
+          .alterTable('sections')
+          .addColumn('token_id', 'integer', (c) => c.references('api_tokens.id'))
+          .execute();
+      },
+    },
   };
 }
 

@@ -7,7 +7,9 @@ import { openSqliteScheduleStore } from './sqlite-schedule-store.js';
 import { openSqliteStore, sqliteKyselyOf } from './sqlite-store.js';
 import type { DataQueries } from './data-queries.js';
 import { openSqliteDataQueries } from './sqlite-data-queries.js';
+import { openSqliteTokenStore } from './sqlite-token-store.js';
 import { openSqliteUserStore } from './sqlite-user-store.js';
+import type { TokenStore } from './token-store.js';
 import type { UserStore } from './user-store.js';
 import type { Store } from './store.js';
 
@@ -68,4 +70,13 @@ export function openDataQueries(store: Store): DataQueries {
     throw new SluiceError('INTERNAL', 'the data queries need a store opened by openStore()');
   }
   return openSqliteDataQueries(db);
+}
+
+/** Tenant tokens of the ingest API and their rejects, in the same database as `store` (closed with it). */
+export function openTokenStore(store: Store): TokenStore {
+  const db = sqliteKyselyOf(store);
+  if (db === undefined) {
+    throw new SluiceError('INTERNAL', 'the token store needs a store opened by openStore()');
+  }
+  return openSqliteTokenStore(db);
 }

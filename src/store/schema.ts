@@ -64,6 +64,8 @@ export interface SectionsTable {
   alert_webhook: Generated<string | null>;
   /** Alert when a run rejects more rows than this (0003_scheduler). */
   reject_threshold: Generated<number | null>;
+  /** The tenant token whose pushed data this pseudo-section holds; null for MySQL sections (0006_ingest). */
+  token_id: Generated<number | null>;
 }
 
 export interface RunsTable {
@@ -252,6 +254,22 @@ export interface SectionSchedulesTable {
   updated_at: string;
 }
 
+/** A tenant token of the ingest API (0006_ingest). */
+export interface ApiTokensTable {
+  id: Generated<number>;
+  /** Unique, also after revocation. */
+  name: string;
+  /** The token's first characters, for display. */
+  prefix: string;
+  /** SHA-256 (hex) of the token; the token itself is never stored. */
+  token_hash: string;
+  created_at: string;
+  /** Email of the user who created it, or `cli`. */
+  created_by: string;
+  revoked_at: string | null;
+  last_used_at: string | null;
+}
+
 /** The store's database, as Kysely sees it. */
 export interface Database {
   integrations: IntegrationsTable;
@@ -269,4 +287,5 @@ export interface Database {
   metric_daily: MetricDailyTable;
   enduser_actions: EnduserActionsTable;
   section_schedules: SectionSchedulesTable;
+  api_tokens: ApiTokensTable;
 }

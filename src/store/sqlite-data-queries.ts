@@ -8,9 +8,12 @@ import type {
   ActionSeriesQuery,
   ActionSummary,
   CompanyPage,
+  DimensionDataPoint,
+  DimensionDataQuery,
   EnduserPage,
   MetricSeriesQuery,
   MetricSummary,
+  Origin,
   PageQuery,
   Series,
 } from '../core/api.js';
@@ -33,8 +36,56 @@ function and(conditions: RawBuilder<unknown>[]): RawBuilder<unknown> {
   return conditions.length === 0 ? sql`1 = 1` : sql.join(conditions, sql` AND `);
 }
 
+/** An origin from a section row joined to its integration and, for a pseudo-section, its token. */
+function originOf(row: {
+  section: string | null;
+  integration: string | null;
+  token: string | null;
+}): Origin {
+  if (row.token !== null) return { kind: 'pushed', name: row.token };
+  return {
+    kind: 'pulled',
+    name: row.section ?? '(deleted)',
+    ...(row.integration !== null ? { integration: row.integration } : {}),
+  };
+}
+
+const ORIGIN_ORDER = (a: Origin, b: Origin) =>
+  a.kind !== b.kind
+    ? a.kind === 'pulled'
+      ? -1
+      : 1
+    : a.name < b.name
+      ? -1
+      : a.name > b.name
+        ? 1
+        : 0;
+
 class SqliteDataQueries implements DataQueries {
   constructor(private readonly db: Kysely<Database>) {}
+
+  /** Every section's origin by id (sections are few: one query instead of a join per rollup row). */
+  async #origins(): Promise<Map<number, Origin>> {
+    const { rows } = await sql<{
+      id: number;
+      section: string;
+      integration: string;
+      token: string | null;
+    }>`SELECT s.id, s.name AS section, i.name AS integration, t.name AS token
+       FROM sections s JOIN integrations i ON i.id = s.integration_id
+       LEFT JOIN api_tokens t ON t.id = s.token_id`.execute(this.db);
+    return new Map(rows.map((r) => [r.id, originOf(r)]));
+  }
+
+  /** The origins of a `group_concat` of section ids. */
+  #originList(ids: string | null, origins: Map<number, Origin>): Origin[] {
+    if (ids === null) return [];
+    const list = ids
+      .split(',')
+      .map((id) => origins.get(Number(id)))
+      .filter((o): o is Origin => o !== undefined);
+    return list.sort(ORIGIN_ORDER);
+  }
 
   async metrics(): Promise<MetricSummary[]> {
     return this.#guard('metrics', async () => {
@@ -45,11 +96,14 @@ class SqliteDataQueries implements DataQueries {
         objects: number;
         first_date: string;
         last_date: string;
+        sections: string | null;
       }>`SELECT model, dimension_id, sum(count) AS points, count(DISTINCT external_id) AS objects,
-           min(first_date) AS first_date, max(last_date) AS last_date
+           min(first_date) AS first_date, max(last_date) AS last_date,
+           group_concat(DISTINCT section_id) AS sections
          FROM metric_daily GROUP BY model, dimension_id ORDER BY dimension_id, model`.execute(
         this.db,
       );
+      const origins = await this.#origins();
       return rows.map((r) => ({
         dimensionId: r.dimension_id,
         model: r.model,
@@ -57,6 +111,7 @@ class SqliteDataQueries implements DataQueries {
         objects: Number(r.objects),
         firstDate: r.first_date,
         lastDate: r.last_date,
+        origins: this.#originList(r.sections, origins),
       }));
     });
   }
@@ -97,13 +152,16 @@ class SqliteDataQueries implements DataQueries {
         endusers: number | null;
         first_date: string;
         last_date: string;
-      }>`SELECT d.action, d.count, d.weighted, e.endusers, d.first_date, d.last_date
+        sections: string | null;
+      }>`SELECT d.action, d.count, d.weighted, e.endusers, d.first_date, d.last_date, d.sections
          FROM (SELECT action, sum(count) AS count, sum(weight_sum) AS weighted,
-                 min(first_date) AS first_date, max(last_date) AS last_date
+                 min(first_date) AS first_date, max(last_date) AS last_date,
+                 group_concat(DISTINCT section_id) AS sections
                FROM activity_daily GROUP BY action) AS d
          LEFT JOIN (SELECT action, count(DISTINCT ident) AS endusers
                     FROM enduser_actions GROUP BY action) AS e ON e.action = d.action
          ORDER BY d.count DESC, d.action`.execute(this.db);
+      const origins = await this.#origins();
       return rows.map((r) => ({
         action: r.action === '' ? null : r.action,
         count: Number(r.count),
@@ -111,6 +169,7 @@ class SqliteDataQueries implements DataQueries {
         endusers: Number(r.endusers ?? 0),
         firstDate: r.first_date,
         lastDate: r.last_date,
+        origins: this.#originList(r.sections, origins),
       }));
     });
   }
@@ -233,6 +292,47 @@ class SqliteDataQueries implements DataQueries {
         landed: Number(r.landed),
         rejected: Number(r.rejected),
         lastFinishedAt: r.last_finished_at,
+      }));
+    });
+  }
+
+  async dimensionData(q: DimensionDataQuery): Promise<DimensionDataPoint[]> {
+    return this.#guard('dimensionData', async () => {
+      const dayMs = 86_400_000;
+      const where = [
+        ...(q.cId !== undefined ? [sql`p.model = 'Company' AND p.external_id = ${q.cId}`] : []),
+        ...(q.externalId !== undefined ? [sql`p.external_id = ${q.externalId}`] : []),
+        ...(q.dimid !== undefined ? [sql`p.dimension_id = ${q.dimid}`] : []),
+        // Dates are UTC ISO-8601 text: they compare as text.
+        ...(q.from !== undefined ? [sql`p.date >= ${new Date(q.from * dayMs).toISOString()}`] : []),
+        ...(q.to !== undefined
+          ? [sql`p.date < ${new Date((q.to + 1) * dayMs).toISOString()}`]
+          : []),
+      ];
+      const { rows } = await sql<{
+        dimension_id: string;
+        value: number;
+        model: Model;
+        external_id: string;
+        date: string;
+        section: string | null;
+        integration: string | null;
+        token: string | null;
+      }>`SELECT p.dimension_id, p.value, p.model, p.external_id, p.date, s.name AS section,
+           i.name AS integration, t.name AS token
+         FROM metric_points p
+         LEFT JOIN sections s ON s.id = p.section_id
+         LEFT JOIN integrations i ON i.id = s.integration_id
+         LEFT JOIN api_tokens t ON t.id = s.token_id
+         WHERE ${and(where)}
+         ORDER BY p.date, p.id LIMIT ${q.limit} OFFSET ${q.offset}`.execute(this.db);
+      return rows.map((r) => ({
+        dimensionId: r.dimension_id,
+        value: Number(r.value),
+        model: r.model,
+        externalId: r.external_id,
+        date: r.date,
+        origin: originOf(r),
       }));
     });
   }

@@ -79,9 +79,8 @@ export class RollupBatch {
   /** action -> endusers first seen with it in this batch (not yet known to be stored). */
   readonly #pairs = new Map<string, Idents>();
   readonly #known: Map<string, Idents>;
-  /** dimensionId -> externalId -> day -> aggregate (one model per section). */
-  readonly #metricDays = new Map<string, Map<string, Map<string, MetricDay>>>();
-  #model = '';
+  /** model -> dimensionId -> externalId -> day -> aggregate (pushed points mix models). */
+  readonly #metricDays = new Map<string, Map<string, Map<string, Map<string, MetricDay>>>>();
 
   constructor(rollups: SqliteRollups, sectionId: number, known: Map<string, Idents>) {
     this.#rollups = rollups;
@@ -115,8 +114,8 @@ export class RollupBatch {
 
   /** Counts a newly landed metric point; the day's last value is the one with the latest date. */
   metric(r: MetricRecord): void {
-    this.#model = r.model;
-    const objects = getOrAdd(this.#metricDays, r.dimensionId, () => new Map());
+    const dimensions = getOrAdd(this.#metricDays, r.model, () => new Map());
+    const objects = getOrAdd(dimensions, r.dimensionId, () => new Map());
     const days = getOrAdd(objects, r.externalId, () => new Map<string, MetricDay>());
     const day = r.date.slice(0, 10);
     const m = days.get(day);
@@ -147,21 +146,23 @@ export class RollupBatch {
       for (const id of idents.x) upsertEnduserAction.run(action, `x:${id}`, s);
       for (const email of idents.e) upsertEnduserAction.run(action, `e:${email}`, s);
     }
-    for (const [dimensionId, objects] of this.#metricDays) {
-      for (const [externalId, days] of objects) {
-        for (const [day, m] of days) {
-          upsertMetricDay.run(
-            this.#model,
-            dimensionId,
-            day,
-            externalId,
-            s,
-            m.sum,
-            m.count,
-            m.first,
-            m.last,
-            m.lastValue,
-          );
+    for (const [model, dimensions] of this.#metricDays) {
+      for (const [dimensionId, objects] of dimensions) {
+        for (const [externalId, days] of objects) {
+          for (const [day, m] of days) {
+            upsertMetricDay.run(
+              model,
+              dimensionId,
+              day,
+              externalId,
+              s,
+              m.sum,
+              m.count,
+              m.first,
+              m.last,
+              m.lastValue,
+            );
+          }
         }
       }
     }

@@ -19,11 +19,13 @@ import { SqliteRollups, type RollupBatch } from './sqlite-rollups.js';
 import { SqliteRunStatements } from './sqlite-runs.js';
 import type { Database, IntegrationsTable, RunsTable, SectionsTable } from './schema.js';
 import type { SecretBox } from './secret-box.js';
+import { INGEST_INTEGRATION } from './token-store.js';
 import type {
   ApplyResult,
   CommitBatch,
   CommitResult,
   LockOwner,
+  PushedBatch,
   RejectRow,
   SectionStats,
   Store,
@@ -512,6 +514,7 @@ class SqliteStore implements Store {
   /** The pending aggregates the current transaction flushed (forgotten once it commits). */
   #flushed: { sectionId: number; pending: Pending } | undefined;
   readonly #commit: BetterSqlite3.Transaction<(batch: CommitBatch, now: string) => CommitResult>;
+  readonly #land: BetterSqlite3.Transaction<(batch: PushedBatch, now: string) => CommitResult>;
 
   constructor(sqlite: BetterSqlite3.Database, db: Kysely<Database>, secretBox: SecretBox) {
     this.#sqlite = sqlite;
@@ -608,6 +611,9 @@ class SqliteStore implements Store {
     this.#commit = sqlite.transaction((batch: CommitBatch, now: string) =>
       this.#commitInTransaction(batch, now),
     );
+    this.#land = sqlite.transaction((batch: PushedBatch, now: string) =>
+      this.#landInTransaction(batch, now),
+    );
   }
 
   /** Not part of the Store port: see {@link sqliteKyselyOf}. */
@@ -637,6 +643,42 @@ class SqliteStore implements Store {
         return result;
       }),
     );
+  }
+
+  async landPushed(batch: PushedBatch): Promise<CommitResult> {
+    return this.#guard('landPushed', () =>
+      this.#db.connection().execute(async () => {
+        this.#flushed = undefined;
+        let result: CommitResult;
+        try {
+          result = this.#land.immediate(batch, nowIso());
+        } catch (err) {
+          this.#pending.delete(batch.sectionId);
+          throw err;
+        }
+        this.#afterFold();
+        return result;
+      }),
+    );
+  }
+
+  /**
+   * Pushed data folds in its own transaction (not every 200k rows like a section's): a request
+   * has no run whose end would fold it, and rows, rejects and aggregates then commit together,
+   * so each pushed item reaches endusers, companies and the rollups exactly once.
+   */
+  #landInTransaction(batch: PushedBatch, now: string): CommitResult {
+    const { sectionId } = batch;
+    const state = this.#foldState.get(sectionId);
+    if (state === undefined) throw sectionNotFound(sectionId);
+    // A pseudo-section never keeps pending aggregates (each push folds), so this reads nothing back.
+    const pending = this.#current(sectionId) as Pending;
+    const { landed, lastId } = this.#insertRecords(sectionId, batch, pending, now);
+    // Pushed rejects belong to no run: run id 0.
+    const rejected = this.#insertRejects(sectionId, 0, batch.rejects, now);
+    this.#addToSection.run(landed, rejected, lastId, sectionId);
+    this.#flush(sectionId, pending);
+    return { landed, rejected };
   }
 
   /** After a transaction that flushed pending aggregates committed: they are in the store now. */
@@ -720,27 +762,13 @@ class SqliteStore implements Store {
     this.#flushed = { sectionId, pending };
   }
 
-  #commitInTransaction(batch: CommitBatch, now: string): CommitResult {
-    const { sectionId, runId } = batch;
-    const run = this.#runState.get(runId);
-    if (run === undefined || run.section_id !== sectionId) {
-      throw new SluiceError('NOT_FOUND', `run ${runId} of section ${sectionId} does not exist`, {
-        sectionId,
-        runId,
-      });
-    }
-    if (run.status !== 'running') {
-      // Another process took the section over (its startRun closed this run): landing now
-      // would race its cursor.
-      throw new SluiceError(
-        'SECTION_LOCKED',
-        `run ${runId} is ${run.status}, no longer running: another process took over section ${sectionId}`,
-        { sectionId, runId },
-      );
-    }
-
-    // The run is running, so its section exists.
-    const pending = this.#current(sectionId) as Pending;
+  /** Inserts records newly landed (a row id landed before is skipped) and counts them in `pending`. */
+  #insertRecords(
+    sectionId: number,
+    batch: Pick<CommitBatch, 'dataType' | 'records'>,
+    pending: Pending,
+    now: string,
+  ): { landed: number; lastId: number } {
     let landed = 0;
     let lastId = 0;
     if (batch.dataType === 'activities') {
@@ -790,8 +818,17 @@ class SqliteStore implements Store {
       }
     }
 
+    return { landed, lastId };
+  }
+
+  #insertRejects(
+    sectionId: number,
+    runId: number,
+    rejects: CommitBatch['rejects'],
+    now: string,
+  ): number {
     let rejected = 0;
-    for (const j of batch.rejects) {
+    for (const j of rejects) {
       rejected += this.#insertReject.run(
         sectionId,
         runId,
@@ -805,6 +842,32 @@ class SqliteStore implements Store {
         now,
       ).changes;
     }
+    return rejected;
+  }
+
+  #commitInTransaction(batch: CommitBatch, now: string): CommitResult {
+    const { sectionId, runId } = batch;
+    const run = this.#runState.get(runId);
+    if (run === undefined || run.section_id !== sectionId) {
+      throw new SluiceError('NOT_FOUND', `run ${runId} of section ${sectionId} does not exist`, {
+        sectionId,
+        runId,
+      });
+    }
+    if (run.status !== 'running') {
+      // Another process took the section over (its startRun closed this run): landing now
+      // would race its cursor.
+      throw new SluiceError(
+        'SECTION_LOCKED',
+        `run ${runId} is ${run.status}, no longer running: another process took over section ${sectionId}`,
+        { sectionId, runId },
+      );
+    }
+
+    // The run is running, so its section exists.
+    const pending = this.#current(sectionId) as Pending;
+    const { landed, lastId } = this.#insertRecords(sectionId, batch, pending, now);
+    const rejected = this.#insertRejects(sectionId, runId, batch.rejects, now);
 
     this.#addToRun.run(batch.rowsRead, landed, rejected, batch.keyFrom, batch.keyTo, runId);
     if (batch.cursor !== undefined) {
@@ -823,6 +886,16 @@ class SqliteStore implements Store {
     sections: SectionConfig[],
     options: { prune?: boolean } = {},
   ): Promise<ApplyResult> {
+    if (integration.name === INGEST_INTEGRATION) {
+      // The config schema refuses the name already; the store never lets it reach the tokens' sections.
+      throw new SluiceError(
+        'CONFIG_INVALID',
+        `the integration name ${INGEST_INTEGRATION} is reserved`,
+        {
+          field: 'name',
+        },
+      );
+    }
     const names = new Set<string>();
     for (const s of sections) {
       if (names.has(s.name)) {
@@ -963,13 +1036,19 @@ class SqliteStore implements Store {
 
   async listIntegrations(): Promise<StoredIntegration[]> {
     return this.#guard('listIntegrations', async () => {
-      const rows = await this.#db.selectFrom('integrations').selectAll().orderBy('name').execute();
+      const rows = await this.#db
+        .selectFrom('integrations')
+        .selectAll()
+        .where('name', '<>', INGEST_INTEGRATION)
+        .orderBy('name')
+        .execute();
       return rows.map(toStoredIntegration);
     });
   }
 
   async getIntegration(name: string): Promise<StoredIntegration | undefined> {
     return this.#guard('getIntegration', async () => {
+      if (name === INGEST_INTEGRATION) return undefined;
       const row = await this.#db
         .selectFrom('integrations')
         .selectAll()
@@ -991,10 +1070,12 @@ class SqliteStore implements Store {
     });
   }
 
+  /** MySQL sections only: the pseudo-sections of ingest tokens are not listed. */
   #sectionsQuery() {
     return this.#db
       .selectFrom('sections')
       .innerJoin('integrations', 'integrations.id', 'sections.integration_id')
+      .where('sections.token_id', 'is', null)
       .selectAll('sections')
       .select('integrations.name as integration');
   }
@@ -1020,7 +1101,11 @@ class SqliteStore implements Store {
       this.#write(async (trx) => {
         // Foreign keys cascade to runs, rejects, landed rows, rollups and schedule state.
         this.#pending.delete(id);
-        const res = await trx.deleteFrom('sections').where('id', '=', id).executeTakeFirst();
+        const res = await trx
+          .deleteFrom('sections')
+          .where('id', '=', id)
+          .where('token_id', 'is', null)
+          .executeTakeFirst();
         return res.numDeletedRows > 0n;
       }),
     );
@@ -1032,6 +1117,7 @@ class SqliteStore implements Store {
         const res = await trx
           .deleteFrom('integrations')
           .where('name', '=', name)
+          .where('name', '<>', INGEST_INTEGRATION)
           .executeTakeFirst();
         return res.numDeletedRows > 0n;
       }),
@@ -1200,6 +1286,7 @@ class SqliteStore implements Store {
           'sections.landed_total',
           'sections.rejected_total',
         ])
+        .where('sections.token_id', 'is', null)
         .orderBy('integrations.name')
         .orderBy('sections.id')
         .execute();

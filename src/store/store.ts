@@ -50,6 +50,17 @@ export interface CommitBatch {
   keyTo: string | null;
 }
 
+/**
+ * Items pushed through the ingest API to one of a token's pseudo-sections (see token-store.ts):
+ * records (each with a fresh row id) and rejects (the item index as `key`).
+ */
+export interface PushedBatch {
+  sectionId: number;
+  dataType: 'activities' | 'metrics';
+  records: ActivityRecord[] | MetricRecord[];
+  rejects: RejectRecord[];
+}
+
 export interface CommitResult {
   /** Records newly landed (rows landed before, e.g. re-read by a lookback, are not counted). */
   landed: number;
@@ -122,6 +133,12 @@ export interface Store {
 
   /** Lands a batch: records, rejects, run counters and cursor in one transaction. */
   commitBatch(batch: CommitBatch): Promise<CommitResult>;
+
+  /**
+   * Lands pushed items: records, rejects, the section's totals and their endusers, companies and
+   * rollups, all in one transaction (pushed data has no run whose end would fold it).
+   */
+  landPushed(batch: PushedBatch): Promise<CommitResult>;
 
   listRejects(filter: { sectionId: number; runId?: number; limit?: number }): Promise<RejectRow[]>;
   stats(): Promise<SectionStats[]>;

@@ -318,6 +318,7 @@ describe('runs and the data module', () => {
         endusers: 2,
         firstDate: '2024-05-01T11:00:00.000Z',
         lastDate: '2024-05-02T09:00:00.000Z',
+        origins: [{ kind: 'pulled', name: 'clicks', integration: 'test-db' }],
       },
       {
         action: 'login',
@@ -326,6 +327,7 @@ describe('runs and the data module', () => {
         endusers: 1,
         firstDate: '2024-05-01T10:00:00.000Z',
         lastDate: '2024-05-01T10:00:00.000Z',
+        origins: [{ kind: 'pulled', name: 'clicks', integration: 'test-db' }],
       },
     ]);
     const clickSeries = (q = '') =>
@@ -350,6 +352,7 @@ describe('runs and the data module', () => {
         objects: 1,
         firstDate: '2024-05-01T10:00:00.000Z',
         lastDate: '2024-05-01T10:00:00.000Z',
+        origins: [{ kind: 'pulled', name: 'usage', integration: 'test-db' }],
       },
       {
         dimensionId: 'seats',
@@ -358,6 +361,7 @@ describe('runs and the data module', () => {
         objects: 2,
         firstDate: '2024-05-01T08:00:00.000Z',
         lastDate: '2024-05-02T10:00:00.000Z',
+        origins: [{ kind: 'pulled', name: 'usage', integration: 'test-db' }],
       },
     ]);
     const seatSeries = async (q: string) =>

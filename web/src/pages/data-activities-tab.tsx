@@ -18,6 +18,7 @@ import { useState } from 'react';
 import { actionParam, NO_ACTION } from '../../../src/core/api';
 import { call } from '../api';
 import { DayChart } from '../components/day-chart';
+import { OriginBadges } from '../components/origin-badges';
 import { EmptyState, ErrorState, LoadingState } from '../components/states';
 import { formatDate, formatNumber } from '../format';
 import { useResource } from '../use-resource';
@@ -89,6 +90,7 @@ export function ActivitiesTab() {
                     <Table.Th ta="right">Endusers</Table.Th>
                     <Table.Th>First date</Table.Th>
                     <Table.Th>Last date</Table.Th>
+                    <Table.Th>Origin</Table.Th>
                   </Table.Tr>
                 </Table.Thead>
                 <Table.Tbody>
@@ -111,6 +113,9 @@ export function ActivitiesTab() {
                         <Table.Td ta="right">{formatNumber(a.endusers)}</Table.Td>
                         <Table.Td>{formatDate(a.firstDate)}</Table.Td>
                         <Table.Td>{formatDate(a.lastDate)}</Table.Td>
+                        <Table.Td>
+                          <OriginBadges origins={a.origins} />
+                        </Table.Td>
                       </Table.Tr>
                     );
                   })}

@@ -20,6 +20,7 @@ import { useState } from 'react';
 import type { MetricSeriesQuery, MetricSummary } from '../../../src/core/api';
 import { call } from '../api';
 import { DayChart } from '../components/day-chart';
+import { OriginBadges } from '../components/origin-badges';
 import { EmptyState, ErrorState, LoadingState } from '../components/states';
 import { formatDate, formatNumber } from '../format';
 import { useResource } from '../use-resource';
@@ -99,6 +100,7 @@ export function MetricsTab() {
                     <Table.Th ta="right">Objects</Table.Th>
                     <Table.Th>First date</Table.Th>
                     <Table.Th>Last date</Table.Th>
+                    <Table.Th>Origin</Table.Th>
                   </Table.Tr>
                 </Table.Thead>
                 <Table.Tbody>
@@ -123,6 +125,9 @@ export function MetricsTab() {
                         <Table.Td ta="right">{formatNumber(m.objects)}</Table.Td>
                         <Table.Td>{formatDate(m.firstDate)}</Table.Td>
                         <Table.Td>{formatDate(m.lastDate)}</Table.Td>
+                        <Table.Td>
+                          <OriginBadges origins={m.origins} />
+                        </Table.Td>
                       </Table.Tr>
                     );
                   })}

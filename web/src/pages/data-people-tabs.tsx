@@ -114,7 +114,9 @@ export function EndusersTab() {
                     <Table.Td className="mono">{u.externalId ?? <Dim>—</Dim>}</Table.Td>
                     <Table.Td>{u.email ?? <Dim>—</Dim>}</Table.Td>
                     <Table.Td>{u.name ?? <Dim>—</Dim>}</Table.Td>
-                    <Table.Td className="mono">{u.companyExternalId ?? <Dim>—</Dim>}</Table.Td>
+                    <Table.Td className="mono">
+                      {u.companyExternalId ?? <Dim>unassigned</Dim>}
+                    </Table.Td>
                     <Table.Td ta="right">{formatNumber(u.activities)}</Table.Td>
                     <Table.Td ta="right">{formatNumber(u.weightedActivities)}</Table.Td>
                     <Table.Td style={{ whiteSpace: 'nowrap' }}>

@@ -20,7 +20,7 @@ import {
 } from '@mantine/core';
 import { modals } from '@mantine/modals';
 import { notifications } from '@mantine/notifications';
-import { IconBell, IconPlus, IconTrash, IconUser, IconUsers } from '@tabler/icons-react';
+import { IconBell, IconKey, IconPlus, IconTrash, IconUser, IconUsers } from '@tabler/icons-react';
 import { useState, type FormEvent } from 'react';
 import {
   MIN_PASSWORD_LENGTH,
@@ -37,6 +37,7 @@ import { EmptyState, ErrorState, LoadingState } from '../components/states';
 import { formatDateTime } from '../format';
 import { sectionInputOf } from '../section-input';
 import { useResource } from '../use-resource';
+import { TokensTab } from './settings-tokens-tab';
 
 const ROLE_TEXT: Record<Role, string> = {
   viewer: 'Sees the integrations, their status, logs and the landed data.',
@@ -508,6 +509,7 @@ function AlertsTab() {
 export function SettingsPage() {
   const auth = useAuth();
   const superadmin = auth.can('superadmin');
+  const admin = auth.can('admin');
   const [tab, setTab] = useState<string | null>(superadmin ? 'users' : 'account');
   return (
     <>
@@ -530,6 +532,15 @@ export function SettingsPage() {
           >
             Alerts
           </Tabs.Tab>
+          {admin && (
+            <Tabs.Tab
+              value="tokens"
+              leftSection={<IconKey size={16} />}
+              data-testid="settings-tab-tokens"
+            >
+              API tokens
+            </Tabs.Tab>
+          )}
           <Tabs.Tab
             value="account"
             leftSection={<IconUser size={16} />}
@@ -546,6 +557,11 @@ export function SettingsPage() {
         <Tabs.Panel value="alerts">
           <AlertsTab />
         </Tabs.Panel>
+        {admin && (
+          <Tabs.Panel value="tokens">
+            <TokensTab />
+          </Tabs.Panel>
+        )}
         <Tabs.Panel value="account">
           <AccountTab />
         </Tabs.Panel>
