@@ -17,10 +17,10 @@ import type {
   PageQuery,
   Series,
 } from '../core/api.js';
-import { SluiceError, isSluiceError } from '../core/errors.js';
 import { MODELS, type Model } from '../core/types.js';
 import type { DataQueries, RunTotals } from './data-queries.js';
 import type { Database } from './schema.js';
+import { guard } from './sqlite-helpers.js';
 
 /** Opens the data queries on the Kysely instance of an open SQLite store (see open-store.ts). */
 export function openSqliteDataQueries(db: Kysely<Database>): DataQueries {
@@ -88,7 +88,7 @@ class SqliteDataQueries implements DataQueries {
   }
 
   async metrics(): Promise<MetricSummary[]> {
-    return this.#guard('metrics', async () => {
+    return guard('metrics', async () => {
       const { rows } = await sql<{
         model: Model;
         dimension_id: string;
@@ -117,7 +117,7 @@ class SqliteDataQueries implements DataQueries {
   }
 
   async metricSeries(dimensionId: string, q: MetricSeriesQuery): Promise<Series['points']> {
-    return this.#guard('metricSeries', async () => {
+    return guard('metricSeries', async () => {
       // `model IN (...)` lets SQLite seek the primary key (model, dimension_id, day, ...) when no
       // model is given, instead of scanning the table.
       const models = q.model !== undefined ? [q.model] : [...MODELS];
@@ -144,7 +144,7 @@ class SqliteDataQueries implements DataQueries {
   }
 
   async actions(): Promise<ActionSummary[]> {
-    return this.#guard('actions', async () => {
+    return guard('actions', async () => {
       const { rows } = await sql<{
         action: string;
         count: number;
@@ -175,7 +175,7 @@ class SqliteDataQueries implements DataQueries {
   }
 
   async actionSeries(action: string | null, q: ActionSeriesQuery): Promise<Series['points']> {
-    return this.#guard('actionSeries', async () => {
+    return guard('actionSeries', async () => {
       const days = [
         ...(q.from !== undefined ? [sql`day >= ${q.from}`] : []),
         ...(q.to !== undefined ? [sql`day <= ${q.to}`] : []),
@@ -198,7 +198,7 @@ class SqliteDataQueries implements DataQueries {
   }
 
   async endusers(q: PageQuery): Promise<EnduserPage> {
-    return this.#guard('endusers', async () => {
+    return guard('endusers', async () => {
       const where =
         q.search !== undefined && q.search !== ''
           ? sql`(email LIKE ${likePattern(q.search)} ESCAPE '\\' OR external_id LIKE ${likePattern(q.search)} ESCAPE '\\' OR name LIKE ${likePattern(q.search)} ESCAPE '\\')`
@@ -236,7 +236,7 @@ class SqliteDataQueries implements DataQueries {
   }
 
   async companies(q: PageQuery): Promise<CompanyPage> {
-    return this.#guard('companies', async () => {
+    return guard('companies', async () => {
       const where =
         q.search !== undefined && q.search !== ''
           ? sql`external_id LIKE ${likePattern(q.search)} ESCAPE '\\'`
@@ -270,7 +270,7 @@ class SqliteDataQueries implements DataQueries {
   }
 
   async runTotals(): Promise<RunTotals[]> {
-    return this.#guard('runTotals', async () => {
+    return guard('runTotals', async () => {
       const rows = await this.db
         .selectFrom('runs')
         .select((eb) => [
@@ -297,7 +297,7 @@ class SqliteDataQueries implements DataQueries {
   }
 
   async dimensionData(q: DimensionDataQuery): Promise<DimensionDataPoint[]> {
-    return this.#guard('dimensionData', async () => {
+    return guard('dimensionData', async () => {
       const dayMs = 86_400_000;
       const where = [
         ...(q.cId !== undefined ? [sql`p.model = 'Company' AND p.external_id = ${q.cId}`] : []),
@@ -335,17 +335,5 @@ class SqliteDataQueries implements DataQueries {
         origin: originOf(r),
       }));
     });
-  }
-
-  async #guard<T>(operation: string, fn: () => Promise<T>): Promise<T> {
-    try {
-      return await fn();
-    } catch (err) {
-      if (isSluiceError(err)) throw err;
-      const message = err instanceof Error ? err.message : String(err);
-      throw new SluiceError('STORE_FAILED', `store ${operation} failed: ${message}`, undefined, {
-        cause: err,
-      });
-    }
   }
 }

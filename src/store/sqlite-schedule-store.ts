@@ -4,9 +4,13 @@
  * nesting in them. Plain Kysely, so the PostgreSQL store can reuse it as it is.
  */
 import type { Kysely, Selectable } from 'kysely';
-import { SluiceError, isSluiceError } from '../core/errors.js';
 import type { Database, SectionSchedulesTable } from './schema.js';
+import { guard as storeGuard } from './sqlite-helpers.js';
 import type { ScheduleState, ScheduleStore } from './schedule-store.js';
+
+/** Failures read `schedule store <operation> failed: …`. */
+const guard = <T>(operation: string, fn: () => Promise<T>): Promise<T> =>
+  storeGuard(operation, fn, 'schedule store');
 
 function toState(row: Selectable<SectionSchedulesTable>): ScheduleState {
   return {
@@ -79,21 +83,4 @@ export function openSqliteScheduleStore(db: Kysely<Database>): ScheduleStore {
       });
     },
   };
-}
-
-async function guard<T>(operation: string, fn: () => Promise<T>): Promise<T> {
-  try {
-    return await fn();
-  } catch (err) {
-    if (isSluiceError(err)) throw err;
-    const message = err instanceof Error ? err.message : String(err);
-    throw new SluiceError(
-      'STORE_FAILED',
-      `schedule store ${operation} failed: ${message}`,
-      undefined,
-      {
-        cause: err,
-      },
-    );
-  }
 }

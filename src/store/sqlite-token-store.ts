@@ -2,11 +2,11 @@
  * The TokenStore on the SQLite store's Kysely instance (its single connection: Kysely serialises
  * this port's queries with the store's own transactions and batch commits).
  */
-import { sql } from 'kysely';
 import type { Kysely, Selectable } from 'kysely';
 import type { ApiToken, TokenReject } from '../core/api.js';
-import { SluiceError, isSluiceError } from '../core/errors.js';
+import { SluiceError } from '../core/errors.js';
 import type { ApiTokensTable, Database } from './schema.js';
+import { guard, writeImmediate } from './sqlite-helpers.js';
 import {
   INGEST_INTEGRATION,
   type NewToken,
@@ -39,8 +39,8 @@ class SqliteTokenStore implements TokenStore {
   constructor(private readonly db: Kysely<Database>) {}
 
   async createToken(token: NewToken): Promise<TokenOrigin> {
-    return this.#guard('createToken', () =>
-      this.#write(async (trx) => {
+    return guard('createToken', () =>
+      writeImmediate(this.db, async (trx) => {
         const taken = await trx
           .selectFrom('api_tokens')
           .select('id')
@@ -134,7 +134,7 @@ class SqliteTokenStore implements TokenStore {
   }
 
   async listTokens(): Promise<ApiToken[]> {
-    return this.#guard('listTokens', async () => {
+    return guard('listTokens', async () => {
       const rows = await this.db
         .selectFrom('api_tokens')
         .selectAll()
@@ -145,7 +145,7 @@ class SqliteTokenStore implements TokenStore {
   }
 
   async getToken(id: number): Promise<ApiToken | undefined> {
-    return this.#guard('getToken', async () => {
+    return guard('getToken', async () => {
       const row = await this.db
         .selectFrom('api_tokens')
         .selectAll()
@@ -156,7 +156,7 @@ class SqliteTokenStore implements TokenStore {
   }
 
   async findTokenByName(name: string): Promise<ApiToken | undefined> {
-    return this.#guard('findTokenByName', async () => {
+    return guard('findTokenByName', async () => {
       const row = await this.db
         .selectFrom('api_tokens')
         .selectAll()
@@ -167,7 +167,7 @@ class SqliteTokenStore implements TokenStore {
   }
 
   async findTokenByHash(tokenHash: string): Promise<TokenOrigin | undefined> {
-    return this.#guard('findTokenByHash', async () => {
+    return guard('findTokenByHash', async () => {
       const row = await this.db
         .selectFrom('api_tokens')
         .selectAll()
@@ -193,7 +193,7 @@ class SqliteTokenStore implements TokenStore {
   }
 
   async revokeToken(id: number): Promise<ApiToken> {
-    return this.#guard('revokeToken', async () => {
+    return guard('revokeToken', async () => {
       await this.db
         .updateTable('api_tokens')
         .set({ revoked_at: nowIso() })
@@ -207,7 +207,7 @@ class SqliteTokenStore implements TokenStore {
   }
 
   async touchToken(id: number): Promise<void> {
-    return this.#guard('touchToken', async () => {
+    return guard('touchToken', async () => {
       await this.db
         .updateTable('api_tokens')
         .set({ last_used_at: nowIso() })
@@ -217,7 +217,7 @@ class SqliteTokenStore implements TokenStore {
   }
 
   async listTokenRejects(id: number, limit: number): Promise<TokenReject[]> {
-    return this.#guard('listTokenRejects', async () => {
+    return guard('listTokenRejects', async () => {
       const rows = await this.db
         .selectFrom('rejects')
         .innerJoin('sections', 'sections.id', 'rejects.section_id')
@@ -246,32 +246,5 @@ class SqliteTokenStore implements TokenStore {
         createdAt: r.created_at,
       }));
     });
-  }
-
-  /** One IMMEDIATE transaction (takes the write lock first: read-then-write never hits BUSY). */
-  async #write<T>(fn: (trx: Kysely<Database>) => Promise<T>): Promise<T> {
-    return this.db.connection().execute(async (conn) => {
-      await sql`BEGIN IMMEDIATE`.execute(conn);
-      try {
-        const result = await fn(conn);
-        await sql`COMMIT`.execute(conn);
-        return result;
-      } catch (err) {
-        await sql`ROLLBACK`.execute(conn).catch(() => undefined);
-        throw err;
-      }
-    });
-  }
-
-  async #guard<T>(operation: string, fn: () => Promise<T>): Promise<T> {
-    try {
-      return await fn();
-    } catch (err) {
-      if (isSluiceError(err)) throw err;
-      const message = err instanceof Error ? err.message : String(err);
-      throw new SluiceError('STORE_FAILED', `store ${operation} failed: ${message}`, undefined, {
-        cause: err,
-      });
-    }
   }
 }

@@ -2,11 +2,11 @@
  * The UserStore on the SQLite store's Kysely instance (its single connection: Kysely serialises
  * this port's queries with the store's own transactions and batch commits).
  */
-import { sql } from 'kysely';
 import type { Kysely, Selectable } from 'kysely';
 import type { AuditEntry, Role, User } from '../core/api.js';
-import { SluiceError, isSluiceError } from '../core/errors.js';
+import { SluiceError } from '../core/errors.js';
 import type { Database, UsersTable } from './schema.js';
+import { guard, writeImmediate } from './sqlite-helpers.js';
 import type {
   NewAuditEntry,
   NewSession,
@@ -39,7 +39,7 @@ class SqliteUserStore implements UserStore {
   constructor(private readonly db: Kysely<Database>) {}
 
   async countUsers(): Promise<number> {
-    return this.#guard('countUsers', async () => {
+    return guard('countUsers', async () => {
       const row = await this.db
         .selectFrom('users')
         .select((eb) => eb.fn.countAll<number>().as('n'))
@@ -49,14 +49,14 @@ class SqliteUserStore implements UserStore {
   }
 
   async listUsers(): Promise<User[]> {
-    return this.#guard('listUsers', async () => {
+    return guard('listUsers', async () => {
       const rows = await this.db.selectFrom('users').selectAll().orderBy('email').execute();
       return rows.map(toUser);
     });
   }
 
   async getUser(id: number): Promise<User | undefined> {
-    return this.#guard('getUser', async () => {
+    return guard('getUser', async () => {
       const row = await this.db
         .selectFrom('users')
         .selectAll()
@@ -67,7 +67,7 @@ class SqliteUserStore implements UserStore {
   }
 
   async findUserByEmail(email: string): Promise<UserWithHash | undefined> {
-    return this.#guard('findUserByEmail', async () => {
+    return guard('findUserByEmail', async () => {
       const row = await this.db
         .selectFrom('users')
         .selectAll()
@@ -79,8 +79,8 @@ class SqliteUserStore implements UserStore {
 
   async createUser(user: { email: string; role: Role; passwordHash: string }): Promise<User> {
     const email = user.email.trim().toLowerCase();
-    return this.#guard('createUser', () =>
-      this.#write(async (trx) => {
+    return guard('createUser', () =>
+      writeImmediate(this.db, async (trx) => {
         const taken = await trx
           .selectFrom('users')
           .select('id')
@@ -109,8 +109,8 @@ class SqliteUserStore implements UserStore {
   }
 
   async updateUser(id: number, change: { role?: Role; passwordHash?: string }): Promise<User> {
-    return this.#guard('updateUser', () =>
-      this.#write(async (trx) => {
+    return guard('updateUser', () =>
+      writeImmediate(this.db, async (trx) => {
         const row = await trx
           .selectFrom('users')
           .selectAll()
@@ -139,8 +139,8 @@ class SqliteUserStore implements UserStore {
   }
 
   async deleteUser(id: number): Promise<void> {
-    return this.#guard('deleteUser', () =>
-      this.#write(async (trx) => {
+    return guard('deleteUser', () =>
+      writeImmediate(this.db, async (trx) => {
         const row = await trx
           .selectFrom('users')
           .select('role')
@@ -170,7 +170,7 @@ class SqliteUserStore implements UserStore {
   }
 
   async recordLogin(userId: number): Promise<void> {
-    return this.#guard('recordLogin', async () => {
+    return guard('recordLogin', async () => {
       await this.db
         .updateTable('users')
         .set({ last_login_at: nowIso() })
@@ -180,7 +180,7 @@ class SqliteUserStore implements UserStore {
   }
 
   async createSession(session: NewSession): Promise<void> {
-    return this.#guard('createSession', async () => {
+    return guard('createSession', async () => {
       const now = nowIso();
       await this.db
         .insertInto('sessions')
@@ -199,7 +199,7 @@ class SqliteUserStore implements UserStore {
   }
 
   async getSession(tokenHash: string): Promise<SessionWithUser | undefined> {
-    return this.#guard('getSession', async () => {
+    return guard('getSession', async () => {
       const row = await this.db
         .selectFrom('sessions')
         .innerJoin('users', 'users.id', 'sessions.user_id')
@@ -219,13 +219,13 @@ class SqliteUserStore implements UserStore {
   }
 
   async deleteSession(tokenHash: string): Promise<void> {
-    return this.#guard('deleteSession', async () => {
+    return guard('deleteSession', async () => {
       await this.db.deleteFrom('sessions').where('token_hash', '=', tokenHash).execute();
     });
   }
 
   async deleteExpiredSessions(): Promise<number> {
-    return this.#guard('deleteExpiredSessions', async () => {
+    return guard('deleteExpiredSessions', async () => {
       const res = await this.db
         .deleteFrom('sessions')
         .where('expires_at', '<=', nowIso())
@@ -235,7 +235,7 @@ class SqliteUserStore implements UserStore {
   }
 
   async audit(entry: NewAuditEntry): Promise<void> {
-    return this.#guard('audit', async () => {
+    return guard('audit', async () => {
       await this.db
         .insertInto('audit_log')
         .values({
@@ -257,7 +257,7 @@ class SqliteUserStore implements UserStore {
     offset: number;
     action?: string;
   }): Promise<{ total: number; entries: AuditEntry[] }> {
-    return this.#guard('listAudit', async () => {
+    return guard('listAudit', async () => {
       let query = this.db.selectFrom('audit_log');
       if (filter.action !== undefined) query = query.where('action', '=', filter.action);
       const total = await query
@@ -284,33 +284,5 @@ class SqliteUserStore implements UserStore {
         })),
       };
     });
-  }
-
-  /** One IMMEDIATE transaction (takes the write lock first: read-then-write never hits BUSY). */
-  async #write<T>(fn: (trx: Kysely<Database>) => Promise<T>): Promise<T> {
-    return this.db.connection().execute(async (conn) => {
-      await sql`BEGIN IMMEDIATE`.execute(conn);
-      try {
-        const result = await fn(conn);
-        await sql`COMMIT`.execute(conn);
-        return result;
-      } catch (err) {
-        // SQLite may have rolled back already (SQLITE_FULL, ...): a second ROLLBACK would throw.
-        await sql`ROLLBACK`.execute(conn).catch(() => undefined);
-        throw err;
-      }
-    });
-  }
-
-  async #guard<T>(operation: string, fn: () => Promise<T>): Promise<T> {
-    try {
-      return await fn();
-    } catch (err) {
-      if (isSluiceError(err)) throw err;
-      const message = err instanceof Error ? err.message : String(err);
-      throw new SluiceError('STORE_FAILED', `store ${operation} failed: ${message}`, undefined, {
-        cause: err,
-      });
-    }
   }
 }
