@@ -20,7 +20,7 @@ createRoot(root).render(
   <StrictMode>
     <MantineProvider theme={theme} defaultColorScheme="light">
       <ModalsProvider>
-        <Notifications position="bottom-right" limit={4} />
+        <Notifications position="bottom-right" limit={3} autoClose={3000} />
         <AuthProvider>
           <RouterProvider router={router} />
         </AuthProvider>

@@ -102,6 +102,12 @@ function rowsOf(s: SectionView | undefined, dataType: DataType): MappingRow[] {
  * `sections.0.mapping.email` (as apply reports it) -> `mapping.email`; and beside its field a
  * message need not repeat the section and field it names (`section "x": key: ...`).
  */
+/** Form fields whose errors the server names differently. */
+const ERROR_FIELD: Partial<Record<keyof FormState, string>> = {
+  alertWebhook: 'alerts.webhook',
+  rejectThreshold: 'alerts.rejectThreshold',
+};
+
 function normaliseFields(fields: Record<string, string>): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(fields)) {
@@ -188,9 +194,27 @@ function SectionForm(props: {
     ),
   );
   const latestTable = useRef<string | null>(form.table);
-  const fields = normaliseFields(fieldErrors(error));
-  const set = <K extends keyof FormState>(k: K, v: FormState[K]) =>
+  // A field's error goes away as soon as the field is edited, not at the next Save or Preview.
+  // Edits are remembered against the error they answer: a new error starts with none.
+  const [editedSince, setEditedSince] = useState<{ error: unknown; fields: ReadonlySet<string> }>({
+    error: undefined,
+    fields: new Set(),
+  });
+  const edited = editedSince.error === error ? editedSince.fields : new Set<string>();
+  const markEdited = (field: string) =>
+    setEditedSince((e) => ({
+      error,
+      fields: new Set(e.error === error ? e.fields : []).add(field),
+    }));
+  const fields = Object.fromEntries(
+    Object.entries(normaliseFields(fieldErrors(error))).filter(
+      ([field]) => !edited.has(field) && !(field.startsWith('mapping') && edited.has('mapping')),
+    ),
+  );
+  const set = <K extends keyof FormState>(k: K, v: FormState[K]) => {
+    markEdited(ERROR_FIELD[k] ?? k);
     setForm((f) => ({ ...f, [k]: v }));
+  };
 
   // Columns of the chosen table: loaded with the page for an existing section, then on demand.
   const initial = useResource(
@@ -258,6 +282,7 @@ function SectionForm(props: {
   };
 
   const onTable = (table: string | null) => {
+    markEdited('table');
     setForm((f) => ({ ...f, table, key: null, name: nameTouched || !table ? f.name : table }));
     setPreview(undefined);
     if (table) void loadColumns(table, true);
@@ -719,6 +744,7 @@ function SectionForm(props: {
             errors={fields}
             readOnly={readOnly}
             onChange={(r) => {
+              markEdited('mapping');
               setRows(r);
               setPreview(undefined);
             }}
