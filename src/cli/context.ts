@@ -4,7 +4,7 @@ import type { MysqlConfig } from '../core/types.js';
 import { Engine } from '../engine/engine.js';
 import { createMysqlSource } from '../source/mysql-source.js';
 import type { Source } from '../source/source.js';
-import { openStore } from '../store/open-store.js';
+import { openOutboxStore, openStore } from '../store/open-store.js';
 import type { Store, StoredIntegration } from '../store/store.js';
 import type { Env } from './env.js';
 
@@ -37,7 +37,13 @@ export async function openContext(env: Env, dataDirOption: string | undefined): 
     store,
     connect,
     engine(log) {
-      const engine = new Engine({ store, connect, ...(log ? { log } : {}) });
+      const engine = new Engine({
+        store,
+        connect,
+        outbox: openOutboxStore(store),
+        env: (name) => env.get(name),
+        ...(log ? { log } : {}),
+      });
       engines.push(engine);
       return engine;
     },

@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import type { ConfigIssue, Model, SectionConfig, SluiceConfig } from './types.js';
-import { DATA_TYPES, DIRECTIONS, MODELS } from './types.js';
+import type { ConfigIssue, Model, SectionConfig, SinkConfig, SluiceConfig } from './types.js';
+import { DATA_TYPES, DIRECTIONS, MODELS, PLANHAT_BASE_URL, SINK_TYPES } from './types.js';
 import { parseSchedule } from './schedule.js';
 
 /** Targets a section may map, per data type, and which of them are mandatory. */
@@ -92,6 +92,54 @@ const webhookSchema = z.string().superRefine((s, ctx) => {
   }
 });
 
+const envNameSchema = z
+  .string()
+  .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name');
+
+const httpUrlSchema = z.string().superRefine((s, ctx) => {
+  let url: URL | undefined;
+  try {
+    url = new URL(s);
+  } catch {
+    url = undefined;
+  }
+  if (url === undefined || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
+    ctx.addIssue({
+      code: 'custom',
+      message: `"${s}" is not an http(s) URL (like ${PLANHAT_BASE_URL})`,
+    });
+  }
+});
+
+const sinkSchema = z
+  .object({
+    type: z.enum(SINK_TYPES),
+    planhat: z
+      .object({
+        baseUrl: httpUrlSchema.default(PLANHAT_BASE_URL),
+        tokenEnv: envNameSchema.optional(),
+        token: z.string().min(1, 'must not be empty').optional(),
+      })
+      .strict()
+      .refine((p) => !(p.token !== undefined && p.tokenEnv !== undefined), {
+        message: 'give either token or tokenEnv, not both',
+        path: ['token'],
+      })
+      .optional(),
+  })
+  .strict()
+  .superRefine((s, ctx) => {
+    if (s.type === 'store') return;
+    // Neither token nor tokenEnv keeps the token stored before (an exported file names neither).
+    if (s.planhat === undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['planhat'],
+        message: `sink type ${s.type} needs planhat: { tokenEnv: NAME } (or token), and baseUrl unless it is ${PLANHAT_BASE_URL}`,
+      });
+    }
+  });
+
 const integrationAlertsSchema = z.object({ webhook: webhookSchema.optional() }).strict();
 
 const sectionAlertsSchema = z
@@ -136,6 +184,7 @@ const sectionSchema = z
     info: z.array(identifierSchema).default([]),
     lookback: z.union([z.string(), z.number()]).transform(String).optional(),
     alerts: sectionAlertsSchema.optional(),
+    sink: sinkSchema.optional(),
   })
   .strict();
 
@@ -147,6 +196,7 @@ const configSchema = z
         mysql: mysqlSchema,
         enabled: z.boolean().default(true),
         alerts: integrationAlertsSchema.optional(),
+        sink: sinkSchema.optional(),
       })
       .strict(),
     sections: z.array(sectionSchema).default([]),
@@ -188,6 +238,9 @@ export function parseConfig(input: unknown): ConfigResult {
     if (s.lookback !== undefined) section.lookback = s.lookback;
     const alerts = definedOnly(s.alerts);
     if (alerts !== undefined) section.alerts = alerts;
+    // The integration's sink is the default of its sections; each section stores its own.
+    const sink = toSink(s.sink ?? integration.sink);
+    if (sink !== undefined) section.sink = sink;
     return section;
   });
   const issues = sections.flatMap((s) => checkSectionShape(s));
@@ -303,6 +356,18 @@ function zodIssue(input: unknown, issue: z.core.$ZodIssue): ConfigIssue {
     field,
     message: `${where}: ${message}`,
   };
+}
+
+/** A parsed sink without its unset fields; undefined for the default (the store alone). */
+function toSink(parsed: z.infer<typeof sinkSchema> | undefined): SinkConfig | undefined {
+  if (parsed === undefined || parsed.type === 'store') return undefined;
+  const sink: SinkConfig = { type: parsed.type };
+  if (parsed.planhat !== undefined) {
+    sink.planhat = { baseUrl: parsed.planhat.baseUrl.replace(/\/+$/, '') };
+    if (parsed.planhat.tokenEnv !== undefined) sink.planhat.tokenEnv = parsed.planhat.tokenEnv;
+    if (parsed.planhat.token !== undefined) sink.planhat.token = parsed.planhat.token;
+  }
+  return sink;
 }
 
 /** The fields of an alerts block that are set; undefined when none is (`alerts: {}` means no alerts). */

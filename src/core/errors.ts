@@ -168,6 +168,18 @@ export const ERROR_CATALOGUE = {
     description:
       'The tenant token of an ingest request is unknown or revoked: create one with `sluice token create --name NAME` or in Settings.',
   },
+  SINK_REJECTED: {
+    status: 502,
+    retry: 'permanent',
+    description:
+      "The section's Planhat sink answered a 4xx other than 429 (bad body, unknown or revoked token); the section stops and its outbox is kept for the next run.",
+  },
+  SINK_UNAVAILABLE: {
+    status: 502,
+    retry: 'transient',
+    description:
+      "The section's Planhat sink stayed unreachable (network errors, 429, 5xx) past the delivery wait, or has no token; the outbox is kept and delivered by the next run.",
+  },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERROR_CATALOGUE;

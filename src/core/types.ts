@@ -52,6 +52,29 @@ export interface IntegrationConfig {
   alerts?: IntegrationAlerts;
 }
 
+export const SINK_TYPES = ['store', 'planhat', 'both'] as const;
+/** Where a section's records go: the embedded store (default), a Planhat-compatible endpoint, or both. */
+export type SinkType = (typeof SINK_TYPES)[number];
+
+/** Planhat's analytics host: the default base URL of a planhat sink. */
+export const PLANHAT_BASE_URL = 'https://analytics.planhat.com';
+
+/** A Planhat-compatible endpoint: `POST {baseUrl}/analytics/bulk/{token}` and `/dimensiondata/{token}`. */
+export interface PlanhatSinkConfig {
+  /** http(s) URL without a trailing slash; default {@link PLANHAT_BASE_URL}. */
+  baseUrl: string;
+  /** Name of the environment variable holding the tenant token. */
+  tokenEnv?: string;
+  /** A literal tenant token; stored encrypted, never exported or returned. */
+  token?: string;
+}
+
+export interface SinkConfig {
+  type: SinkType;
+  /** Present when type is `planhat` or `both`. */
+  planhat?: PlanhatSinkConfig;
+}
+
 export interface SectionConfig {
   name: string;
   dataType: DataType;
@@ -72,6 +95,8 @@ export interface SectionConfig {
   lookback?: string;
   /** Absent when no alert is configured. */
   alerts?: SectionAlerts;
+  /** Absent: the embedded store. An integration's `sink` is copied to sections without their own. */
+  sink?: SinkConfig;
 }
 
 export interface SluiceConfig {

@@ -90,10 +90,17 @@ export async function exportConfig(store: Store, integrationName?: string): Prom
         if (s.info.length > 0) out.info = s.info;
         if (s.lookback !== undefined) out.lookback = s.lookback;
         if (s.alerts !== undefined) out.alerts = s.alerts;
+        // The sink's token is exported as its env name only; a stored literal stays in Sluice.
+        if (s.sink !== undefined) out.sink = s.sink;
         return out;
       }),
     };
     let text = stringify(doc, { lineWidth: 0 });
+    if (
+      sections.some((s) => s.sink?.planhat !== undefined && s.sink.planhat.tokenEnv === undefined)
+    ) {
+      text = `# Planhat tenant tokens stored in Sluice are encrypted and not exported; applying this file keeps them.\n${text}`;
+    }
     if (integration.hasPassword && integration.mysql.passwordEnv === undefined) {
       text = `# The MySQL password is stored encrypted in Sluice and not exported; applying this file keeps it.\n${text}`;
     }

@@ -5,7 +5,11 @@ import { keyMinus, keyPosition } from '../core/keys.js';
 import { compileMapper, type Mapper } from '../core/mapping.js';
 import { planSection } from '../core/plan.js';
 import type { ReadPlan, RunRecord, SourceRow } from '../core/types.js';
+import { deliverOutbox, type DeliveryOptions } from '../sink/deliver.js';
+import { PlanhatSink } from '../sink/planhat-sink.js';
+import type { Sink } from '../sink/sink.js';
 import type { Source } from '../source/source.js';
+import type { OutboxStore } from '../store/outbox-store.js';
 import type { LockOwner, Store, StoredIntegration, StoredSection } from '../store/store.js';
 
 /** Opens a Source for an integration (the composition root resolves the password). */
@@ -64,6 +68,23 @@ export interface EngineOptions {
   /** How long a run lock lasts without a heartbeat, ms; default 120000. Renewed by every batch. */
   lockTtlMs?: number;
   log?: (event: Record<string, unknown>) => void;
+  /** The outbox of sections with a Planhat sink; such a section fails without one. */
+  outbox?: OutboxStore;
+  /** Looks up an environment variable (a sink's `tokenEnv`); the composition root reads the env. */
+  env?: (name: string) => string | undefined;
+  /** Retry and size limits of sink delivery (see deliverOutbox); `maxBodyBytes` caps a request body. */
+  delivery?: Omit<DeliveryOptions, 'log' | 'target'> & { maxBodyBytes?: number };
+}
+
+/** A section's sink for this run: where its outbox goes. */
+interface ActiveSink {
+  sink: Sink;
+  outbox: OutboxStore;
+  /** The run's abort signal: delivery stops retrying once it fires. */
+  signal: AbortSignal | undefined;
+  /** The records land in the store as well (sink `both`). */
+  alsoInStore: boolean;
+  target: string;
 }
 
 interface CachedPlan {
@@ -153,7 +174,10 @@ export class Engine {
         const source = await this.source(integration);
         const cached = await this.plan(section, source, integration.mysql.database);
         warnings = cached.warnings;
-        await this.catchUp(section, run, source, cached, options, started);
+        const sink = await this.sinkOf(section, options.signal);
+        // Leftovers of an earlier run go first: the outbox is delivered in order.
+        if (sink) await this.deliver(section, sink);
+        await this.catchUp(section, run, source, cached, options, started, sink);
         run = await store.finishRun(run.id, { status: 'succeeded' });
       } catch (err) {
         const e = asSluiceError(err);
@@ -204,6 +228,7 @@ export class Engine {
     { plan, mapper }: CachedPlan,
     options: RunOptions,
     started: number,
+    sink: ActiveSink | undefined,
   ): Promise<void> {
     // startRun read the cursor under the lock: the section object may be older than that.
     const cursor = run.cursor;
@@ -230,9 +255,9 @@ export class Engine {
       // Start the next read now so MySQL works while we map and commit this batch.
       if (full) pending = this.readAhead(() => source.readAfter(plan, lastKey, limit));
       if (full && !plan.keyUnique) {
-        await this.landWithTies(section, run, source, plan, mapper, rows, lastKey, totals);
+        await this.landWithTies(section, run, source, plan, mapper, rows, lastKey, totals, sink);
       } else {
-        await this.land(section, run, mapper, rows, [], lastKey, firstKey, lastKey, totals);
+        await this.land(section, run, mapper, rows, [], lastKey, firstKey, lastKey, totals, sink);
       }
       progress?.(totals, lastKey);
     }
@@ -252,15 +277,16 @@ export class Engine {
     rows: SourceRow[],
     lastKey: string,
     totals: Totals,
+    sink: ActiveSink | undefined,
   ): Promise<void> {
     const firstKey = rows[0]?.[0] as string;
     if (plan.identityKind === null || plan.identity.length !== 1) {
       const ties = await this.read(() => source.readTies(plan, lastKey));
-      await this.land(section, run, mapper, rows, ties, lastKey, firstKey, lastKey, totals);
+      await this.land(section, run, mapper, rows, ties, lastKey, firstKey, lastKey, totals, sink);
       return;
     }
     const idIndex = plan.columns.indexOf(plan.identity[0] as string);
-    await this.land(section, run, mapper, rows, [], undefined, firstKey, lastKey, totals);
+    await this.land(section, run, mapper, rows, [], undefined, firstKey, lastKey, totals, sink);
     let afterIdentity: string | null = null;
     for (;;) {
       const page = await this.read(() =>
@@ -277,6 +303,7 @@ export class Engine {
         lastKey,
         lastKey,
         totals,
+        sink,
       );
       if (done) return;
       const last = page[page.length - 1]?.[idIndex];
@@ -294,6 +321,7 @@ export class Engine {
     keyFrom: string,
     keyTo: string,
     totals: Totals,
+    sink: ActiveSink | undefined,
   ): Promise<void> {
     const now = new Date().toISOString();
     let all = rows;
@@ -305,21 +333,85 @@ export class Engine {
     }
     const { records, rejects } =
       all.length > 0 ? mapper.map(all, now) : { records: [], rejects: [] };
+    // With a sink, the mapped batch joins the outbox in the same commit as its cursor.
+    const outbox = sink && {
+      bodies: sink.sink.encode(section.dataType, records),
+      records: records.length,
+      alsoInStore: sink.alsoInStore,
+    };
     const result = await this.options.store.commitBatch({
       sectionId: section.id,
       runId: run.id,
       dataType: section.dataType,
-      records,
+      records: sink && !sink.alsoInStore ? [] : records,
       rejects,
       cursor,
       rowsRead: rows.length + extra.length,
       keyFrom,
       keyTo,
+      ...(outbox ? { outbox } : {}),
     });
     totals.rowsRead += rows.length + extra.length;
     totals.landed += result.landed;
     totals.rejected += result.rejected;
+    if (sink && outbox && outbox.bodies.length > 0) await this.deliver(section, sink);
     await this.options.store.acquireLock(section.id, this.owner, this.lockTtlMs);
+  }
+
+  /** The section's sink, with its token resolved; undefined when it lands in the store alone. */
+  private async sinkOf(
+    section: StoredSection,
+    signal: AbortSignal | undefined,
+  ): Promise<ActiveSink | undefined> {
+    const config = section.sink?.planhat;
+    if (section.sink === undefined || section.sink.type === 'store' || config === undefined) {
+      return undefined;
+    }
+    const at = `section "${section.name}": sink.planhat`;
+    const { outbox } = this.options;
+    if (!outbox) {
+      throw new SluiceError('SINK_UNAVAILABLE', `${at}: this process has no outbox store`);
+    }
+    let token: string | undefined;
+    if (config.tokenEnv !== undefined) {
+      token = this.options.env?.(config.tokenEnv);
+      if (token === undefined || token === '') {
+        throw new SluiceError(
+          'SINK_UNAVAILABLE',
+          `${at}.tokenEnv: the environment variable ${config.tokenEnv} is not set`,
+        );
+      }
+    } else {
+      token = await outbox.sinkToken(section.id);
+      if (token === undefined) {
+        throw new SluiceError('SINK_UNAVAILABLE', `${at}: no tenant token is stored`);
+      }
+    }
+    const { maxBodyBytes } = this.options.delivery ?? {};
+    const sink = new PlanhatSink({
+      baseUrl: config.baseUrl,
+      token,
+      ...(maxBodyBytes !== undefined ? { maxBodyBytes } : {}),
+    });
+    return {
+      sink,
+      outbox,
+      signal,
+      alsoInStore: section.sink.type === 'both',
+      target: sink.redactedUrl(section.dataType),
+    };
+  }
+
+  /** Delivers the section's outbox (retrying per deliverOutbox); throws SINK_* when it cannot. */
+  private async deliver(section: StoredSection, sink: ActiveSink): Promise<void> {
+    const { maxBodyBytes: _, ...delivery } = this.options.delivery ?? {};
+    const log = this.options.log;
+    await deliverOutbox(sink.outbox, sink.sink, section.id, {
+      ...delivery,
+      target: sink.target,
+      ...(sink.signal ? { signal: sink.signal } : {}),
+      ...(log ? { log: (e: Record<string, unknown>) => log({ section: section.name, ...e }) } : {}),
+    });
   }
 
   /** Starts a read whose result is awaited later; a failure surfaces at that await, not as an unhandled rejection. */

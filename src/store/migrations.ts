@@ -255,6 +255,32 @@ function migrations(dialect: StoreDialect): Record<string, Migration> {
           .execute();
       },
     },
+    '0007_sink': {
+      async up(db: Kysely<unknown>): Promise<void> {
+        await db.schema.alterTable('sections').addColumn('sink', 'text').execute();
+        // Batches bound for a section's Planhat sink commit here with their cursor, and leave
+        // only once delivered: at-least-once, in id order per section.
+        await db.schema
+          .createTable('outbox')
+          .addColumn('id', 'integer', id)
+          .addColumn('section_id', 'integer', (c) =>
+            c.notNull().references('sections.id').onDelete('cascade'),
+          )
+          .addColumn('run_id', 'integer', (c) => c.notNull())
+          .addColumn('kind', 'text', (c) => c.notNull())
+          .addColumn('body', 'text', (c) => c.notNull())
+          .addColumn('created_at', 'text', (c) => c.notNull())
+          .addColumn('attempts', 'integer', (c) => c.notNull().defaultTo(0))
+          .addColumn('delivered_at', 'text')
+          .addColumn('last_error', 'text')
+          .execute();
+        await db.schema
+          .createIndex('outbox_pending_idx')
+          .on('outbox')
+          .columns(['section_id', 'delivered_at', 'id'])
+          .execute();
+      },
+    },
   };
 }
 

@@ -4,11 +4,13 @@ import { SluiceError } from '../core/errors.js';
 import { openSecretBox } from './secret-box.js';
 import type { ScheduleStore } from './schedule-store.js';
 import { openSqliteScheduleStore } from './sqlite-schedule-store.js';
-import { openSqliteStore, sqliteKyselyOf } from './sqlite-store.js';
+import { openSqliteOutboxStore } from './sqlite-outbox-store.js';
+import { openSqliteStore, sqliteKyselyOf, sqliteSinkTokenOf } from './sqlite-store.js';
 import type { DataQueries } from './data-queries.js';
 import { openSqliteDataQueries } from './sqlite-data-queries.js';
 import { openSqliteTokenStore } from './sqlite-token-store.js';
 import { openSqliteUserStore } from './sqlite-user-store.js';
+import type { OutboxStore } from './outbox-store.js';
 import type { TokenStore } from './token-store.js';
 import type { UserStore } from './user-store.js';
 import type { Store } from './store.js';
@@ -79,4 +81,14 @@ export function openTokenStore(store: Store): TokenStore {
     throw new SluiceError('INTERNAL', 'the token store needs a store opened by openStore()');
   }
   return openSqliteTokenStore(db);
+}
+
+/** The outbox of sections with a Planhat sink, in the same database as `store` (closed with it). */
+export function openOutboxStore(store: Store): OutboxStore {
+  const db = sqliteKyselyOf(store);
+  const sinkToken = sqliteSinkTokenOf(store);
+  if (db === undefined || sinkToken === undefined) {
+    throw new SluiceError('INTERNAL', 'the outbox store needs a store opened by openStore()');
+  }
+  return openSqliteOutboxStore(db, sinkToken);
 }

@@ -64,6 +64,8 @@ export interface SectionsTable {
   alert_webhook: Generated<string | null>;
   /** Alert when a run rejects more rows than this (0003_scheduler). */
   reject_threshold: Generated<number | null>;
+  /** JSON `{ type, baseUrl, tokenEnv?, tokenEnc? }` of a planhat/both sink; null: the store alone. */
+  sink: Generated<string | null>;
   /** The tenant token whose pushed data this pseudo-section holds; null for MySQL sections (0006_ingest). */
   token_id: Generated<number | null>;
 }
@@ -288,4 +290,20 @@ export interface Database {
   enduser_actions: EnduserActionsTable;
   section_schedules: SectionSchedulesTable;
   api_tokens: ApiTokensTable;
+  outbox: OutboxTable;
+}
+
+/** Mapped batches waiting for (or done with) delivery to a section's Planhat sink. */
+export interface OutboxTable {
+  id: Generated<number>;
+  section_id: number;
+  run_id: number;
+  /** `activities` (bulk analytics) or `metrics` (dimensiondata). */
+  kind: DataType;
+  /** The JSON request body, as sent. */
+  body: string;
+  created_at: string;
+  attempts: Generated<number>;
+  delivered_at: string | null;
+  last_error: string | null;
 }

@@ -13,6 +13,8 @@ import type {
   MetricRecord,
   RunRecord,
   SectionConfig,
+  SinkConfig,
+  SinkType,
 } from '../core/types.js';
 import { migrateToLatest } from './migrations.js';
 import { SqliteRollups, type RollupBatch } from './sqlite-rollups.js';
@@ -404,12 +406,32 @@ function toStoredSection(row: SectionRow): StoredSection {
   };
   if (row.model !== null) section.model = row.model;
   if (row.lookback !== null) section.lookback = row.lookback;
+  if (row.sink !== null) section.sink = parseSink(row.sink, row.name);
   if (row.alert_webhook !== null || row.reject_threshold !== null) {
     section.alerts = {};
     if (row.alert_webhook !== null) section.alerts.webhook = row.alert_webhook;
     if (row.reject_threshold !== null) section.alerts.rejectThreshold = row.reject_threshold;
   }
   return section;
+}
+
+/** A section's stored sink, as JSON text: the token only ever encrypted. */
+interface StoredSink {
+  type: SinkType;
+  baseUrl: string;
+  tokenEnv?: string;
+  tokenEnc?: string;
+}
+
+/** The stored sink without its token (never returned: {@link SqliteStore.sinkToken} decrypts it). */
+function parseSink(text: string, section: string): SinkConfig {
+  const value = JSON.parse(text) as Partial<StoredSink> | null;
+  if (value === null || typeof value.type !== 'string' || typeof value.baseUrl !== 'string') {
+    throw new SluiceError('STORE_FAILED', `section ${section}: stored sink is not a sink`);
+  }
+  const planhat: SinkConfig['planhat'] = { baseUrl: value.baseUrl };
+  if (value.tokenEnv !== undefined) planhat.tokenEnv = value.tokenEnv;
+  return { type: value.type, planhat };
 }
 
 function toRunRecord(row: RunRow): RunRecord {
@@ -470,6 +492,13 @@ export function sqliteKyselyOf(store: Store): Kysely<Database> | undefined {
   return store instanceof SqliteStore ? store.kysely : undefined;
 }
 
+/** Decrypts the literal tenant token of a section's sink, for the outbox store; undefined for other stores. */
+export function sqliteSinkTokenOf(
+  store: Store,
+): ((sectionId: number) => Promise<string | undefined>) | undefined {
+  return store instanceof SqliteStore ? (id) => store.sinkToken(id) : undefined;
+}
+
 class SqliteStore implements Store {
   readonly #sqlite: BetterSqlite3.Database;
   readonly #db: Kysely<Database>;
@@ -493,6 +522,7 @@ class SqliteStore implements Store {
   >;
   readonly #addToSection: BetterSqlite3.Statement<[number, number, number, number]>;
   readonly #addToSectionAndMove: BetterSqlite3.Statement<[number, number, number, string, number]>;
+  readonly #insertOutbox: BetterSqlite3.Statement<[number, number, string, string, string]>;
   readonly #foldState: BetterSqlite3.Statement<
     [number],
     { data_type: string; landed_id: number; folded_id: number }
@@ -586,6 +616,9 @@ class SqliteStore implements Store {
       `UPDATE sections SET landed_total = landed_total + ?, rejected_total = rejected_total + ?,
          landed_id = max(landed_id, ?)
        WHERE id = ?`,
+    );
+    this.#insertOutbox = sqlite.prepare(
+      'INSERT INTO outbox (section_id, run_id, kind, body, created_at) VALUES (?, ?, ?, ?, ?)',
     );
     this.#addToSectionAndMove = sqlite.prepare(
       `UPDATE sections SET landed_total = landed_total + ?, rejected_total = rejected_total + ?,
@@ -866,8 +899,17 @@ class SqliteStore implements Store {
 
     // The run is running, so its section exists.
     const pending = this.#current(sectionId) as Pending;
-    const { landed, lastId } = this.#insertRecords(sectionId, batch, pending, now);
+    const inStore = this.#insertRecords(sectionId, batch, pending, now);
     const rejected = this.#insertRejects(sectionId, runId, batch.rejects, now);
+    const { lastId } = inStore;
+    let { landed } = inStore;
+    if (batch.outbox !== undefined) {
+      for (const body of batch.outbox.bodies) {
+        this.#insertOutbox.run(sectionId, runId, batch.dataType, body, now);
+      }
+      // A sink without the store lands what it commits to the outbox.
+      if (!batch.outbox.alsoInStore) landed = batch.outbox.records;
+    }
 
     this.#addToRun.run(batch.rowsRead, landed, rejected, batch.keyFrom, batch.keyTo, runId);
     if (batch.cursor !== undefined) {
@@ -977,7 +1019,7 @@ class SqliteStore implements Store {
         const result: ApplyResult['sections'] = [];
 
         for (const s of sections) {
-          const v = sectionValues(s);
+          const v = { ...sectionValues(s), sink: this.#sinkValue(s, byName.get(s.name)?.sink) };
           const row = byName.get(s.name);
           byName.delete(s.name);
           if (row === undefined) {
@@ -1019,6 +1061,42 @@ class SqliteStore implements Store {
         };
       }),
     );
+  }
+
+  /**
+   * The sink column of a section: its literal token encrypted, reusing the stored ciphertext when
+   * it holds the same token, so re-applying a file is no change.
+   */
+  #sinkValue(s: SectionConfig, stored: string | null | undefined): string | null {
+    const planhat = s.sink?.planhat;
+    if (s.sink === undefined || planhat === undefined) return null;
+    const value: StoredSink = { type: s.sink.type, baseUrl: planhat.baseUrl };
+    if (planhat.tokenEnv !== undefined) value.tokenEnv = planhat.tokenEnv;
+    const before = stored == null ? undefined : (JSON.parse(stored) as StoredSink).tokenEnc;
+    if (planhat.token !== undefined) {
+      value.tokenEnc =
+        before !== undefined && this.#storedPasswordIs(before, planhat.token)
+          ? before
+          : this.#secretBox.encrypt(planhat.token);
+    } else if (planhat.tokenEnv === undefined && before !== undefined) {
+      // The config names neither: keep the token stored before (the UI or an earlier apply set it).
+      value.tokenEnc = before;
+    }
+    return JSON.stringify(value);
+  }
+
+  /** The decrypted literal tenant token of a section's sink, when one is stored. */
+  async sinkToken(sectionId: number): Promise<string | undefined> {
+    return this.#guard('sinkToken', async () => {
+      const row = await this.#db
+        .selectFrom('sections')
+        .select('sink')
+        .where('id', '=', sectionId)
+        .executeTakeFirst();
+      if (row?.sink == null) return undefined;
+      const enc = (JSON.parse(row.sink) as StoredSink).tokenEnc;
+      return enc === undefined ? undefined : this.#secretBox.decrypt(enc);
+    });
   }
 
   /** Whether `enc` decrypts to `plain`; keeps a re-applied password from counting as a change. */

@@ -48,6 +48,12 @@ export interface CommitBatch {
   rowsRead: number;
   keyFrom: string | null;
   keyTo: string | null;
+  /**
+   * For a section with a Planhat sink: request bodies (JSON text, in order) queued in the outbox
+   * in the same transaction. `records` counts the records in them; unless `alsoInStore` (sink
+   * `both`, with the records landed too), that count is what the batch landed.
+   */
+  outbox?: { bodies: string[]; records: number; alsoInStore: boolean };
 }
 
 /**

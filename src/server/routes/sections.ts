@@ -127,8 +127,11 @@ export function sectionRoutes(app: FastifyInstance, ctx: ServerContext): void {
       );
     }
     const integration = await ctx.integration(stored.integration);
+    // The editor does not show the sink yet: keep it (its stored token too) across an edit.
+    const withSink = { ...body, sink: stored.sink };
+    const input: SectionInput = stored.sink !== undefined ? withSink : body;
     const { warnings, cursorReset } = await ctx.withIntegration(integration.name, (source) =>
-      saveSection(ctx, integration, body, source),
+      saveSection(ctx, integration, input, source),
     );
     if (cursorReset) {
       warnings.push({

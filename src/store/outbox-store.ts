@@ -1,0 +1,31 @@
+/**
+ * The outbox of sections that deliver to a Planhat sink: batches committed with their cursor
+ * (Store.commitBatch with `outbox`), delivered in id order per section, then marked. A small port
+ * beside the Store, in the same database (on SQLite it shares the store's connection).
+ */
+import type { DataType } from '../core/types.js';
+
+/** One queued request body. */
+export interface OutboxEntry {
+  id: number;
+  sectionId: number;
+  runId: number;
+  kind: DataType;
+  /** The JSON request body, as sent. */
+  body: string;
+  createdAt: string;
+  attempts: number;
+  deliveredAt: string | null;
+  lastError: string | null;
+}
+
+export interface OutboxStore {
+  /** The oldest undelivered entries of a section, in id (delivery) order. */
+  pending(sectionId: number, limit: number): Promise<OutboxEntry[]>;
+  /** Counts a delivery attempt that failed, with its error. */
+  recordFailure(id: number, error: string): Promise<void>;
+  /** Marks an entry delivered (counting the attempt that did it). */
+  markDelivered(id: number): Promise<void>;
+  /** The decrypted literal tenant token of the section's sink, when one is stored. */
+  sinkToken(sectionId: number): Promise<string | undefined>;
+}

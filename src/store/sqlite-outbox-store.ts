@@ -1,0 +1,49 @@
+import type { Kysely } from 'kysely';
+import { sql } from 'kysely';
+import type { OutboxEntry, OutboxStore } from './outbox-store.js';
+import type { Database } from './schema.js';
+
+/** The outbox on the store's SQLite connection; `sinkToken` decrypts with the store's secret box. */
+export function openSqliteOutboxStore(
+  db: Kysely<Database>,
+  sinkToken: (sectionId: number) => Promise<string | undefined>,
+): OutboxStore {
+  return {
+    async pending(sectionId, limit) {
+      const rows = await db
+        .selectFrom('outbox')
+        .selectAll()
+        .where('section_id', '=', sectionId)
+        .where('delivered_at', 'is', null)
+        .orderBy('id')
+        .limit(limit)
+        .execute();
+      return rows.map((r): OutboxEntry => ({
+        id: r.id,
+        sectionId: r.section_id,
+        runId: r.run_id,
+        kind: r.kind,
+        body: r.body,
+        createdAt: r.created_at,
+        attempts: r.attempts,
+        deliveredAt: r.delivered_at,
+        lastError: r.last_error,
+      }));
+    },
+    async recordFailure(id, error) {
+      await db
+        .updateTable('outbox')
+        .set({ attempts: sql`attempts + 1`, last_error: error })
+        .where('id', '=', id)
+        .execute();
+    },
+    async markDelivered(id) {
+      await db
+        .updateTable('outbox')
+        .set({ attempts: sql`attempts + 1`, delivered_at: new Date().toISOString() })
+        .where('id', '=', id)
+        .execute();
+    },
+    sinkToken,
+  };
+}
