@@ -50,7 +50,7 @@
  * | GET | /api/health, /api/docs, /metrics | public |
  */
 import { z } from 'zod';
-import { DATA_TYPES, DIRECTIONS, MODELS } from './types.js';
+import { DATA_TYPES, DIRECTIONS, MODELS, SINK_TYPES } from './types.js';
 
 /** The header carrying the session's CSRF token on state-changing requests. */
 export const CSRF_HEADER = 'x-csrf-token';
@@ -190,6 +190,43 @@ export const SectionAlertsSchema = z.object({
 });
 export type SectionAlerts = z.infer<typeof SectionAlertsSchema>;
 
+/**
+ * Where a section delivers, as returned: `store` (the embedded store), `planhat` (a
+ * Planhat-compatible endpoint instead) or `both`. Never the token: `hasToken` says whether a
+ * literal token is stored (encrypted).
+ */
+export const SinkViewSchema = z.object({
+  type: z.enum(SINK_TYPES),
+  /** Present when type is `planhat` or `both`. */
+  planhat: z
+    .object({
+      baseUrl: z.string(),
+      /** Name of the environment variable holding the tenant token. */
+      tokenEnv: z.string().optional(),
+      /** True when a literal token is stored (encrypted); the token itself is never returned. */
+      hasToken: z.boolean(),
+    })
+    .optional(),
+});
+export type SinkView = z.infer<typeof SinkViewSchema>;
+
+/**
+ * Where a section delivers, as in the YAML file (`sink`), checked like `sluice apply`. `token` is
+ * write-only; giving neither `token` nor `tokenEnv` keeps the token stored before.
+ */
+export const SinkInputSchema = z.object({
+  type: z.enum(SINK_TYPES),
+  planhat: z
+    .object({
+      /** http(s) URL; default https://analytics.planhat.com. */
+      baseUrl: z.string().optional(),
+      tokenEnv: z.string().optional(),
+      token: z.string().optional(),
+    })
+    .optional(),
+});
+export type SinkInput = z.infer<typeof SinkInputSchema>;
+
 /** The MySQL settings of an integration as returned: never the password. */
 export const MysqlViewSchema = z.object({
   host: z.string(),
@@ -258,6 +295,8 @@ export const SectionViewSchema = z.object({
   info: z.array(z.string()),
   lookback: z.string().optional(),
   alerts: SectionAlertsSchema.optional(),
+  /** Absent: the embedded store alone. */
+  sink: SinkViewSchema.optional(),
   /** The last key landed, as MySQL prints it; null before the first batch. */
   cursor: z.string().nullable(),
   landed: z.number(),
@@ -445,6 +484,11 @@ export const SectionInputSchema = z.object({
   /** Re-read window behind the cursor: key units (`100`) or a duration (`10m`). */
   lookback: z.string().optional(),
   alerts: SectionAlertsSchema.optional(),
+  /**
+   * Where the section delivers (default: the store). On update, leaving `sink` out keeps the
+   * stored one, token included.
+   */
+  sink: SinkInputSchema.optional(),
 });
 export type SectionInput = z.infer<typeof SectionInputSchema>;
 

@@ -2,7 +2,7 @@
  * Integrations and sections as the API shows them: config, cursor, totals and status, put
  * together from the store (stats, last runs), the scheduler's state and the run totals.
  */
-import type { IntegrationView, SectionStatus, SectionView } from '../core/api.js';
+import type { IntegrationView, SectionStatus, SectionView, SinkView } from '../core/api.js';
 import type { RunRecord } from '../core/types.js';
 import type { SectionSchedule } from '../scheduler/scheduler.js';
 import type { SectionStats, StoredIntegration, StoredSection } from '../store/store.js';
@@ -81,6 +81,20 @@ function sectionView(section: StoredSection, f: Facts): SectionView {
   if (section.model !== undefined) view.model = section.model;
   if (section.lookback !== undefined) view.lookback = section.lookback;
   if (section.alerts !== undefined) view.alerts = section.alerts;
+  const sink = sinkView(section);
+  if (sink !== undefined) view.sink = sink;
+  return view;
+}
+
+/** A section's sink as the API shows it: never the token, only whether one is stored. */
+function sinkView(section: StoredSection): SinkView | undefined {
+  if (section.sink === undefined) return undefined;
+  const view: SinkView = { type: section.sink.type };
+  const planhat = section.sink.planhat;
+  if (planhat !== undefined) {
+    view.planhat = { baseUrl: planhat.baseUrl, hasToken: section.sinkHasToken === true };
+    if (planhat.tokenEnv !== undefined) view.planhat.tokenEnv = planhat.tokenEnv;
+  }
   return view;
 }
 

@@ -406,7 +406,10 @@ function toStoredSection(row: SectionRow): StoredSection {
   };
   if (row.model !== null) section.model = row.model;
   if (row.lookback !== null) section.lookback = row.lookback;
-  if (row.sink !== null) section.sink = parseSink(row.sink, row.name);
+  if (row.sink !== null) {
+    section.sink = parseSink(row.sink, row.name);
+    if (sinkHasToken(row.sink)) section.sinkHasToken = true;
+  }
   if (row.alert_webhook !== null || row.reject_threshold !== null) {
     section.alerts = {};
     if (row.alert_webhook !== null) section.alerts.webhook = row.alert_webhook;
@@ -432,6 +435,11 @@ function parseSink(text: string, section: string): SinkConfig {
   const planhat: SinkConfig['planhat'] = { baseUrl: value.baseUrl };
   if (value.tokenEnv !== undefined) planhat.tokenEnv = value.tokenEnv;
   return { type: value.type, planhat };
+}
+
+/** Whether a stored sink holds a literal token (encrypted), without decrypting it. */
+function sinkHasToken(text: string): boolean {
+  return typeof (JSON.parse(text) as Partial<StoredSink> | null)?.tokenEnc === 'string';
 }
 
 function toRunRecord(row: RunRow): RunRecord {

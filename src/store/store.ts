@@ -22,6 +22,8 @@ export interface StoredSection extends SectionConfig {
   integration: string;
   /** The last key landed, as MySQL prints it; null before the first batch. */
   cursor: string | null;
+  /** True when the sink's literal token is stored (encrypted); `sink` never holds the token. */
+  sinkHasToken?: boolean;
   createdAt: string;
   updatedAt: string;
 }

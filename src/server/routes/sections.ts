@@ -127,9 +127,10 @@ export function sectionRoutes(app: FastifyInstance, ctx: ServerContext): void {
       );
     }
     const integration = await ctx.integration(stored.integration);
-    // The editor does not show the sink yet: keep it (its stored token too) across an edit.
-    const withSink = { ...body, sink: stored.sink };
-    const input: SectionInput = stored.sink !== undefined ? withSink : body;
+    // A body without `sink` (an older client, the settings page's toggles) keeps the stored one;
+    // the stored sink holds no token, and naming neither token nor tokenEnv keeps the stored token.
+    const input: SectionInput =
+      body.sink === undefined && stored.sink !== undefined ? { ...body, sink: stored.sink } : body;
     const { warnings, cursorReset } = await ctx.withIntegration(integration.name, (source) =>
       saveSection(ctx, integration, input, source),
     );

@@ -10,6 +10,7 @@ import {
   MultiSelect,
   NumberInput,
   Paper,
+  PasswordInput,
   Select,
   Stack,
   Text,
@@ -53,6 +54,16 @@ import { useResource } from '../use-resource';
 type DataType = SectionInput['dataType'];
 type Direction = NonNullable<SectionInput['direction']>;
 type Model = NonNullable<SectionInput['model']>;
+type SinkType = NonNullable<SectionInput['sink']>['type'];
+
+/** Planhat's analytics host: the default base URL of a planhat sink. */
+const PLANHAT_BASE_URL = 'https://analytics.planhat.com';
+
+const SINK_CHOICES: { value: SinkType; label: string }[] = [
+  { value: 'store', label: 'Sluice store' },
+  { value: 'planhat', label: 'Planhat (instead)' },
+  { value: 'both', label: 'Both' },
+];
 
 interface FormState {
   name: string;
@@ -67,6 +78,11 @@ interface FormState {
   lookback: string;
   alertWebhook: string;
   rejectThreshold: number | string;
+  sinkType: SinkType;
+  sinkBaseUrl: string;
+  sinkTokenEnv: string;
+  /** Write-only: empty keeps the stored token (unless a token env variable is named). */
+  sinkToken: string;
 }
 
 function formOf(s: SectionView | undefined): FormState {
@@ -83,6 +99,10 @@ function formOf(s: SectionView | undefined): FormState {
     lookback: s?.lookback ?? '',
     alertWebhook: s?.alerts?.webhook ?? '',
     rejectThreshold: s?.alerts?.rejectThreshold ?? '',
+    sinkType: s?.sink?.type ?? 'store',
+    sinkBaseUrl: s?.sink?.planhat?.baseUrl ?? PLANHAT_BASE_URL,
+    sinkTokenEnv: s?.sink?.planhat?.tokenEnv ?? '',
+    sinkToken: '',
   };
 }
 
@@ -106,7 +126,21 @@ function rowsOf(s: SectionView | undefined, dataType: DataType): MappingRow[] {
 const ERROR_FIELD: Partial<Record<keyof FormState, string>> = {
   alertWebhook: 'alerts.webhook',
   rejectThreshold: 'alerts.rejectThreshold',
+  sinkType: 'sink.type',
+  sinkBaseUrl: 'sink.planhat.baseUrl',
+  sinkTokenEnv: 'sink.planhat.tokenEnv',
+  sinkToken: 'sink.planhat.token',
 };
+
+/** Server error fields shown beside the "Deliver to" fields (the rest beside the type). */
+const SINK_FIELDS = [
+  'sink',
+  'sink.type',
+  'sink.planhat',
+  'sink.planhat.baseUrl',
+  'sink.planhat.tokenEnv',
+  'sink.planhat.token',
+];
 
 function normaliseFields(fields: Record<string, string>): Record<string, string> {
   const out: Record<string, string> = {};
@@ -190,7 +224,8 @@ function SectionForm(props: {
     Boolean(
       props.section?.lookback ||
       props.section?.alerts?.webhook ||
-      props.section?.alerts?.rejectThreshold !== undefined,
+      props.section?.alerts?.rejectThreshold !== undefined ||
+      props.section?.sink !== undefined,
     ),
   );
   const latestTable = useRef<string | null>(form.table);
@@ -312,6 +347,20 @@ function SectionForm(props: {
             ...(threshold !== undefined ? { rejectThreshold: threshold } : {}),
           }
         : undefined;
+    const baseUrl = form.sinkBaseUrl.trim();
+    const tokenEnv = form.sinkTokenEnv.trim();
+    const sink: NonNullable<SectionInput['sink']> =
+      form.sinkType === 'store'
+        ? { type: 'store' }
+        : {
+            type: form.sinkType,
+            // Neither token nor tokenEnv keeps the token stored before.
+            planhat: {
+              ...(baseUrl ? { baseUrl } : {}),
+              ...(tokenEnv ? { tokenEnv } : {}),
+              ...(form.sinkToken ? { token: form.sinkToken } : {}),
+            },
+          };
     return {
       name: form.name.trim(),
       dataType: form.dataType,
@@ -325,6 +374,7 @@ function SectionForm(props: {
       ...(form.dataType === 'activities' ? { info: form.info } : {}),
       ...(form.lookback.trim() ? { lookback: form.lookback.trim() } : {}),
       ...(alerts ? { alerts } : {}),
+      sink,
     };
   };
 
@@ -470,6 +520,7 @@ function SectionForm(props: {
         'lookback',
         'mapping',
         'alerts',
+        'sink',
       ].some((k) => f === k || f.startsWith(`${k}.`)),
     );
   const otherFieldErrors = Object.entries(fields).filter(
@@ -488,8 +539,10 @@ function SectionForm(props: {
       ].includes(f) &&
       !f.startsWith('mapping') &&
       f !== 'alerts.webhook' &&
-      f !== 'alerts.rejectThreshold',
+      f !== 'alerts.rejectThreshold' &&
+      !SINK_FIELDS.includes(f),
   );
+  const sinkTypeError = fields['sink.type'] ?? fields['sink.planhat'] ?? fields['sink'];
 
   return (
     <>
@@ -772,7 +825,9 @@ function SectionForm(props: {
             chevronPosition="left"
             value={
               advanced ||
-              ['lookback', 'alerts.webhook', 'alerts.rejectThreshold'].some((f) => f in fields)
+              ['lookback', 'alerts.webhook', 'alerts.rejectThreshold', ...SINK_FIELDS].some(
+                (f) => f in fields,
+              )
                 ? 'advanced'
                 : null
             }
@@ -781,7 +836,7 @@ function SectionForm(props: {
             <Accordion.Item value="advanced">
               <Accordion.Control>
                 <Text fz="sm" fw={500}>
-                  Advanced: lookback and alerts
+                  Advanced: lookback, alerts and delivery
                 </Text>
               </Accordion.Control>
               <Accordion.Panel>
@@ -820,6 +875,61 @@ function SectionForm(props: {
                     data-testid="editor-reject-threshold"
                   />
                 </Group>
+                <Select
+                  label="Deliver to"
+                  description="Where the section's records go: the Sluice store, a Planhat-compatible endpoint instead, or both"
+                  data={SINK_CHOICES}
+                  value={form.sinkType}
+                  onChange={(v) => v && set('sinkType', v as SinkType)}
+                  allowDeselect={false}
+                  error={sinkTypeError}
+                  readOnly={readOnly}
+                  maw={420}
+                  mt="md"
+                  data-testid="editor-sink-type"
+                />
+                {form.sinkType !== 'store' && (
+                  <Stack gap="md" mt="md">
+                    <TextInput
+                      label="Base URL"
+                      description="The Planhat-compatible endpoint (http or https)"
+                      placeholder={PLANHAT_BASE_URL}
+                      value={form.sinkBaseUrl}
+                      onChange={(e) => set('sinkBaseUrl', e.currentTarget.value)}
+                      error={fields['sink.planhat.baseUrl']}
+                      readOnly={readOnly}
+                      maw={420}
+                      data-testid="editor-sink-base-url"
+                    />
+                    <Group grow align="flex-start">
+                      <TextInput
+                        label="Token env variable"
+                        description="Name of the environment variable holding the tenant token (recommended)"
+                        placeholder="PLANHAT_TOKEN"
+                        value={form.sinkTokenEnv}
+                        onChange={(e) => set('sinkTokenEnv', e.currentTarget.value)}
+                        error={fields['sink.planhat.tokenEnv']}
+                        readOnly={readOnly}
+                        data-testid="editor-sink-token-env"
+                      />
+                      <PasswordInput
+                        label="Or a token"
+                        description="Stored encrypted, never shown again"
+                        placeholder={
+                          props.section?.sink?.planhat?.hasToken
+                            ? 'stored — leave empty to keep'
+                            : 'tenant token'
+                        }
+                        autoComplete="new-password"
+                        value={form.sinkToken}
+                        onChange={(e) => set('sinkToken', e.currentTarget.value)}
+                        error={fields['sink.planhat.token']}
+                        readOnly={readOnly}
+                        data-testid="editor-sink-token"
+                      />
+                    </Group>
+                  </Stack>
+                )}
               </Accordion.Panel>
             </Accordion.Item>
           </Accordion>
