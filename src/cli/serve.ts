@@ -52,11 +52,12 @@ export async function serve(
   const log = eventLogger(logger);
   const users = openUserStore(ctx.store);
   const engine = ctx.engine(log);
+  const timeZone = options.timeZone ?? ctx.env.timeZone ?? 'UTC';
   const scheduler = createInProcessScheduler({
     store: ctx.store,
     scheduleStore: openScheduleStore(ctx.store),
     engine,
-    timeZone: options.timeZone ?? ctx.env.timeZone,
+    timeZone,
     log,
   });
   let schedulerRunning = false;
@@ -71,6 +72,7 @@ export async function serve(
       ),
     schedulerRunning: () => schedulerRunning,
     version: options.version,
+    timeZone,
     webDir: WEB_DIR,
     logger,
     trustProxy: options.trustProxy,

@@ -887,6 +887,8 @@ export const HealthSchema = z.object({
   /** False until a first user exists (`sluice user add`). */
   setupDone: z.boolean(),
   version: z.string(),
+  /** The IANA time zone in which `daily at HH:00` schedules run (the scheduler's; default UTC). */
+  timeZone: z.string(),
 });
 export type Health = z.infer<typeof HealthSchema>;
 

@@ -32,6 +32,8 @@ export interface AppDeps {
   schedulerRunning?(): boolean;
   /** Shown by /api/health and /api/docs. */
   version?: string;
+  /** The scheduler's time zone for `daily at HH:00` (IANA name), shown by /api/health; default UTC. */
+  timeZone?: string;
   /** The built web UI (`web/dist`); served with an SPA fallback when the folder exists. */
   webDir?: string;
   /** A pino logger (JSON lines; `sluice serve` logs to stdout), true for fastify's own, false for none (default). */

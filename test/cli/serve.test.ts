@@ -103,7 +103,13 @@ describe('sluice serve', () => {
     const lines: string[] = [];
     const serving = serve(
       ctx,
-      { port: 0, host: '127.0.0.1', timeZone: 'UTC', trustProxy: false, version: 'test' },
+      {
+        port: 0,
+        host: '127.0.0.1',
+        timeZone: 'Europe/Stockholm',
+        trustProxy: false,
+        version: 'test',
+      },
       stop.signal,
       (line) => lines.push(line),
       pino({ level: 'silent' }),
@@ -127,6 +133,7 @@ describe('sluice serve', () => {
         ok: true,
         scheduler: 'running',
         setupDone: false,
+        timeZone: 'Europe/Stockholm',
       });
       const me = await fetch(new URL('/api/auth/me', url));
       expect(me.status).toBe(503);

@@ -188,6 +188,7 @@ describe('health, errors and the web UI', () => {
       store: 'ok',
       scheduler: 'running',
       setupDone: true,
+      timeZone: 'UTC',
     });
   });
 

@@ -126,9 +126,14 @@ export const DIRECTION_LABELS: Record<string, string> = {
   off: 'Not syncing',
 };
 
-/** A schedule as words for running text: "every 5 minutes", "daily at 02:00". */
-export function scheduleSentence(schedule: string): string {
+/**
+ * A schedule as words for running text: "every 5 minutes", "daily at 02:00 UTC" (daily runs are
+ * at the hour of the server's scheduler time zone, when known).
+ */
+export function scheduleSentence(schedule: string, timeZone?: string): string {
   const label = scheduleLabel(schedule);
-  if (label.startsWith('Day at ')) return `daily at ${label.slice(7)}`;
+  if (label.startsWith('Day at ')) {
+    return `daily at ${label.slice(7)}${timeZone ? ` ${timeZone}` : ''}`;
+  }
   return label === schedule ? schedule : `every ${label}`;
 }

@@ -28,6 +28,7 @@ export function operationRoutes(app: FastifyInstance, ctx: ServerContext): void 
       scheduler: running ? 'running' : 'stopped',
       setupDone,
       version,
+      timeZone: ctx.deps.timeZone ?? 'UTC',
     };
     if (!health.ok) reply.code(503);
     return health;

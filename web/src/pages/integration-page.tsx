@@ -73,6 +73,8 @@ function SectionRow(props: {
   onRun: () => void;
   onResync: () => void;
   running: boolean;
+  /** The scheduler's time zone, for daily schedules. */
+  timeZone: string | undefined;
 }) {
   const s = props.section;
   const st = s.status;
@@ -112,7 +114,8 @@ function SectionRow(props: {
             </Group>
             <Text fz="sm" c="dimmed" truncate>
               <span className="mono">{s.table}</span> · key <span className="mono">{s.key}</span> ·
-              batches of {formatNumber(s.batchSize)} · {scheduleSentence(s.schedule)}
+              batches of {formatNumber(s.batchSize)} ·{' '}
+              {scheduleSentence(s.schedule, props.timeZone)}
             </Text>
             {st.state === 'failing' && st.lastError && (
               <Text fz="xs" c="red" lineClamp={2} data-testid="section-error">
@@ -216,6 +219,8 @@ export function IntegrationPage() {
     `integration:${name}`,
     4000,
   );
+  // Daily schedules run at the hour of the scheduler's time zone: say which.
+  const health = useResource((signal) => call('health', { signal }), 'health');
   const [resync, setResync] = useState<SectionView>();
   const [runningId, setRunningId] = useState<number>();
   const [consoleOpen, setConsoleOpen] = useState(false);
@@ -380,6 +385,7 @@ export function IntegrationPage() {
               integration={integration.name}
               canEdit={canEdit}
               running={runningId === s.id}
+              timeZone={health.data?.timeZone}
               onRun={() => void runNow(s)}
               onResync={() => setResync(s)}
             />
