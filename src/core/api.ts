@@ -51,6 +51,7 @@
  */
 import { z } from 'zod';
 import { DATA_TYPES, DIRECTIONS, MODELS, SINK_TYPES } from './types.js';
+import { ACTIVITY_TARGETS, MANDATORY_TARGETS, METRIC_TARGETS } from './config.js';
 
 /** The header carrying the session's CSRF token on state-changing requests. */
 export const CSRF_HEADER = 'x-csrf-token';
@@ -503,14 +504,8 @@ export const SCHEDULE_CHOICES: readonly string[] = [
 
 /** Mapping targets per data type; `mandatory` must be mapped (activities: email OR externalId). */
 export const MAPPING_TARGETS = {
-  activities: {
-    targets: ['email', 'externalId', 'name', 'companyExternalId', 'action', 'weight', 'date'],
-    mandatory: ['email|externalId'],
-  },
-  metrics: {
-    targets: ['dimensionId', 'value', 'externalId', 'date'],
-    mandatory: ['dimensionId', 'value', 'externalId'],
-  },
+  activities: { targets: ACTIVITY_TARGETS, mandatory: MANDATORY_TARGETS.activities },
+  metrics: { targets: METRIC_TARGETS, mandatory: MANDATORY_TARGETS.metrics },
 } as const;
 
 export const SectionResponseSchema = z.object({ section: SectionViewSchema });

@@ -14,6 +14,11 @@ export const ACTIVITY_TARGETS = [
   'date',
 ] as const;
 export const METRIC_TARGETS = ['dimensionId', 'value', 'externalId', 'date'] as const;
+/** Mandatory mapping rules per data type; `a|b` means one of them. */
+export const MANDATORY_TARGETS = {
+  activities: ['email|externalId'],
+  metrics: ['dimensionId', 'value', 'externalId'],
+} as const;
 
 /** Default rows per batch (one keyset query, one commit). */
 export const DEFAULT_BATCH_SIZE = 10_000;

@@ -15,24 +15,12 @@ import {
   toIsoDate,
   toText,
 } from './coerce.js';
-import { parseModel } from './config.js';
+import { ACTIVITY_TARGETS, parseModel } from './config.js';
 import { MAX_TEXT_LENGTH } from './mapping.js';
 import { MODELS, type ActivityRecord, type MetricRecord, type RejectCode } from './types.js';
 
 /** The fields of a pushed activity, as Planhat names them (`id`, `cId`, `count`: bulk aliases). */
-export const ACTIVITY_FIELDS = [
-  'email',
-  'externalId',
-  'name',
-  'companyExternalId',
-  'action',
-  'weight',
-  'date',
-  'info',
-  'id',
-  'cId',
-  'count',
-] as const;
+export const ACTIVITY_FIELDS = [...ACTIVITY_TARGETS, 'info', 'id', 'cId', 'count'] as const;
 
 /** The fields of a pushed metric point. */
 export const METRIC_FIELDS = ['dimensionId', 'value', 'externalId', 'model', 'date'] as const;

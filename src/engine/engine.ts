@@ -349,13 +349,17 @@ export class Engine {
       rowsRead: rows.length + extra.length,
       keyFrom,
       keyTo,
+      // Each commit renews the run lock, in its own transaction rather than a write of its own.
+      lease: {
+        owner: this.owner.id,
+        expiresAt: new Date(Date.now() + this.lockTtlMs).toISOString(),
+      },
       ...(outbox ? { outbox } : {}),
     });
     totals.rowsRead += rows.length + extra.length;
     totals.landed += result.landed;
     totals.rejected += result.rejected;
     if (sink && outbox && outbox.bodies.length > 0) await this.deliver(section, sink);
-    await this.options.store.acquireLock(section.id, this.owner, this.lockTtlMs);
   }
 
   /** The section's sink, with its token resolved; undefined when it lands in the store alone. */

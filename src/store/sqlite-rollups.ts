@@ -69,6 +69,8 @@ function getOrAdd<K, V>(map: Map<K, V>, key: K, make: () => V): V {
 }
 
 const newIdents = (): Idents => ({ x: new Set(), e: new Set() });
+// Module-level factories: an arrow written at the call would be allocated once per landed row.
+const newMap = <K, V>(): Map<K, V> => new Map<K, V>();
 
 /** One batch's aggregates; {@link flush} writes them. */
 export class RollupBatch {
@@ -91,7 +93,7 @@ export class RollupBatch {
   /** Counts a newly landed activity (dates are ISO-8601 UTC: the day is the first 10 characters). */
   activity(r: ActivityRecord): void {
     const action = r.action ?? '';
-    const days = getOrAdd(this.#actionDays, action, () => new Map<string, DayCount>());
+    const days = getOrAdd(this.#actionDays, action, newMap<string, DayCount>);
     const dayKey = r.date.slice(0, 10);
     const day = days.get(dayKey);
     if (day === undefined) {
@@ -114,9 +116,13 @@ export class RollupBatch {
 
   /** Counts a newly landed metric point; the day's last value is the one with the latest date. */
   metric(r: MetricRecord): void {
-    const dimensions = getOrAdd(this.#metricDays, r.model, () => new Map());
-    const objects = getOrAdd(dimensions, r.dimensionId, () => new Map());
-    const days = getOrAdd(objects, r.externalId, () => new Map<string, MetricDay>());
+    const dimensions = getOrAdd(
+      this.#metricDays,
+      r.model,
+      newMap<string, Map<string, Map<string, MetricDay>>>,
+    );
+    const objects = getOrAdd(dimensions, r.dimensionId, newMap<string, Map<string, MetricDay>>);
+    const days = getOrAdd(objects, r.externalId, newMap<string, MetricDay>);
     const day = r.date.slice(0, 10);
     const m = days.get(day);
     if (m === undefined) {

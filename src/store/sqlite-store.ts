@@ -531,6 +531,7 @@ class SqliteStore implements Store {
   readonly #addToSection: BetterSqlite3.Statement<[number, number, number, number]>;
   readonly #addToSectionAndMove: BetterSqlite3.Statement<[number, number, number, string, number]>;
   readonly #insertOutbox: BetterSqlite3.Statement<[number, number, string, string, string]>;
+  readonly #renewLease: BetterSqlite3.Statement<[string, number, string]>;
   readonly #foldState: BetterSqlite3.Statement<
     [number],
     { data_type: string; landed_id: number; folded_id: number }
@@ -632,6 +633,9 @@ class SqliteStore implements Store {
       `UPDATE sections SET landed_total = landed_total + ?, rejected_total = rejected_total + ?,
          landed_id = max(landed_id, ?), cursor = ?
        WHERE id = ?`,
+    );
+    this.#renewLease = sqlite.prepare(
+      'UPDATE sections SET lock_expires_at = ? WHERE id = ? AND lock_owner = ?',
     );
     this.#foldState = sqlite.prepare(
       'SELECT data_type, landed_id, folded_id FROM sections WHERE id = ?',
@@ -924,6 +928,9 @@ class SqliteStore implements Store {
       this.#addToSectionAndMove.run(landed, rejected, lastId, batch.cursor, sectionId);
     } else {
       this.#addToSection.run(landed, rejected, lastId, sectionId);
+    }
+    if (batch.lease !== undefined) {
+      this.#renewLease.run(batch.lease.expiresAt, sectionId, batch.lease.owner);
     }
     if (pending.rows >= FOLD_EVERY_ROWS) this.#flush(sectionId, pending);
     return { landed, rejected };

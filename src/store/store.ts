@@ -56,6 +56,8 @@ export interface CommitBatch {
    * `both`, with the records landed too), that count is what the batch landed.
    */
   outbox?: { bodies: string[]; records: number; alsoInStore: boolean };
+  /** Extends the run lock of `owner` to `expiresAt` (ISO) in the same commit: a run's heartbeat. */
+  lease?: { owner: string; expiresAt: string };
 }
 
 /**

@@ -775,6 +775,32 @@ export function storeBehaviour(name: string, open: () => Promise<StoreUnderTest>
         expect(await store.acquireLock(s.id, me, 60_000)).toBe(false);
       });
 
+      it('renews the lock of the holder with each committed batch that carries a lease', async () => {
+        const s = await applyOne();
+        expect(await store.acquireLock(s.id, me, 1)).toBe(true);
+        const run = await store.startRun(s.id, 'manual');
+        const later = new Date(Date.now() + 60_000).toISOString();
+        await store.commitBatch(
+          batch(s, run.id, { records: [activity(1)], lease: { owner: me.id, expiresAt: later } }),
+        );
+        await sleep(20);
+        // Without the lease the 1 ms lock would have run out by now.
+        expect(await store.acquireLock(s.id, other, 60_000)).toBe(false);
+        // A lease of another owner renews nothing.
+        await store.commitBatch(
+          batch(s, run.id, {
+            records: [activity(2)],
+            lease: { owner: other.id, expiresAt: new Date(Date.now() + 600_000).toISOString() },
+          }),
+        );
+        const row = await db
+          .selectFrom('sections')
+          .select('lock_expires_at')
+          .where('id', '=', s.id)
+          .executeTakeFirstOrThrow();
+        expect(row.lock_expires_at).toBe(later);
+      });
+
       it('takes over a lock held by a dead process on this host', async () => {
         const s = await applyOne();
         const pid = await deadPid();

@@ -1,20 +1,16 @@
 import { Alert, Badge, Group, ScrollArea, Table, Tabs, Text } from '@mantine/core';
 import { IconAlertTriangle } from '@tabler/icons-react';
-import type { PreviewRecord, PreviewResponse, SectionInput } from '../../../src/core/api';
+import {
+  MAPPING_TARGETS,
+  type PreviewRecord,
+  type PreviewResponse,
+  type SectionInput,
+} from '../../../src/core/api';
 import { formatDateTime } from '../format';
 
 const RECORD_COLUMNS: Record<SectionInput['dataType'], (keyof PreviewRecord)[]> = {
-  activities: [
-    'key',
-    'email',
-    'externalId',
-    'name',
-    'companyExternalId',
-    'action',
-    'weight',
-    'date',
-  ],
-  metrics: ['key', 'model', 'dimensionId', 'value', 'externalId', 'date'],
+  activities: ['key', ...MAPPING_TARGETS.activities.targets],
+  metrics: ['key', 'model', ...MAPPING_TARGETS.metrics.targets],
 };
 
 function show(v: unknown): string {
