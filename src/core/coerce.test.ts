@@ -29,6 +29,38 @@ describe('toIsoDate', () => {
     expect(date('2024-05-01 12:34:56.5')).toBe('2024-05-01T12:34:56.500Z');
   });
 
+  it('takes the fast path for DATETIME text exactly as the general one', () => {
+    // A leading space skips the fast path (the general path trims), so both can be compared.
+    const samples = [
+      '2024-05-01 12:34:56',
+      '2024-05-01 12:34:56.789',
+      '2024-05-01T12:34:56.789',
+      '2024-02-29 00:00:00.000',
+      '2023-02-29 00:00:00.000',
+      '2024-04-31 10:00:00',
+      '0000-00-00 00:00:00',
+      '2024-13-01 00:00:00',
+      '2024-05-01 24:00:00',
+      '2024-05-01 23:60:00',
+      '2024-05-01 23:59:60',
+      '2024-05-01 12:34:56.78x',
+      '2024-05-01x12:34:56.789',
+      '2024/05/01 12:34:56.789',
+      '9999-12-31 23:59:59.999',
+      '0001-01-01 00:00:00',
+    ];
+    for (let i = 0; i < 2000; i++) {
+      const pick = (n: number) => String(Math.floor(Math.random() * n)).padStart(2, '0');
+      samples.push(
+        `20${pick(40)}-${pick(14)}-${pick(33)} ${pick(26)}:${pick(62)}:${pick(62)}.${pick(100)}${pick(10).slice(1)}`,
+      );
+    }
+    const outcome = (r: ReturnType<typeof toIsoDate>) => (r.ok ? r.value : r.code);
+    for (const s of samples) expect(outcome(toIsoDate(s)), s).toBe(outcome(toIsoDate(` ${s}`)));
+    expect(date('2024-05-01 12:34:56.789')).toBe('2024-05-01T12:34:56.789Z');
+    badDate('2023-02-29 00:00:00.000');
+  });
+
   it('reads a DATE as midnight UTC', () => {
     expect(date('2024-05-01')).toBe('2024-05-01T00:00:00.000Z');
   });

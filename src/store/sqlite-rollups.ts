@@ -43,6 +43,13 @@ interface DayCount {
   first: string;
   last: string;
 }
+/** One action's days, and the day its last activity fell on (rows mostly come in date order). */
+interface ActionDays {
+  days: Map<string, DayCount>;
+  /** `YYYY-MM-DD` of `day`, or '' before the first. */
+  dayKey: string;
+  day: DayCount | undefined;
+}
 interface MetricDay {
   sum: number;
   count: number;
@@ -77,7 +84,7 @@ export class RollupBatch {
   readonly #rollups: SqliteRollups;
   readonly #sectionId: number;
   /** action -> day -> count. */
-  readonly #actionDays = new Map<string, Map<string, DayCount>>();
+  readonly #actionDays = new Map<string, ActionDays>();
   /** action -> endusers first seen with it in this batch (not yet known to be stored). */
   readonly #pairs = new Map<string, Idents>();
   readonly #known: Map<string, Idents>;
@@ -90,27 +97,45 @@ export class RollupBatch {
     this.#known = known;
   }
 
-  /** Counts a newly landed activity (dates are ISO-8601 UTC: the day is the first 10 characters). */
+  /**
+   * Counts a newly landed activity (dates are ISO-8601 UTC: the day is the first 10 characters).
+   * Its enduser's action is counted with {@link pair} when the pending aggregates fold.
+   */
   activity(r: ActivityRecord): void {
     const action = r.action ?? '';
-    const days = getOrAdd(this.#actionDays, action, newMap<string, DayCount>);
-    const dayKey = r.date.slice(0, 10);
-    const day = days.get(dayKey);
-    if (day === undefined) {
-      days.set(dayKey, { count: 1, weight: r.weight, first: r.date, last: r.date });
-    } else {
-      day.count++;
-      day.weight += r.weight;
-      if (r.date < day.first) day.first = r.date;
-      if (r.date > day.last) day.last = r.date;
+    let a = this.#actionDays.get(action);
+    if (a === undefined) {
+      a = { days: new Map(), dayKey: '', day: undefined };
+      this.#actionDays.set(action, a);
     }
-    const known = this.#known.get(action);
-    if (r.externalId !== undefined) {
-      if (known?.x.has(r.externalId) !== true) {
-        getOrAdd(this.#pairs, action, newIdents).x.add(r.externalId);
+    const date = r.date;
+    let day = a.day;
+    if (day === undefined || !date.startsWith(a.dayKey)) {
+      const dayKey = date.slice(0, 10);
+      day = a.days.get(dayKey);
+      if (day === undefined) {
+        day = { count: 0, weight: 0, first: date, last: date };
+        a.days.set(dayKey, day);
       }
-    } else if (r.email !== undefined && known?.e.has(r.email) !== true) {
-      getOrAdd(this.#pairs, action, newIdents).e.add(r.email);
+      a.dayKey = dayKey;
+      a.day = day;
+    }
+    day.count++;
+    day.weight += r.weight;
+    if (date < day.first) day.first = date;
+    if (date > day.last) day.last = date;
+  }
+
+  /**
+   * An (action, enduser) pair of the landed activities; `prefix` is the enduser ident's (`x:` or
+   * `e:`). Pairs this store knows to be stored already are skipped.
+   */
+  pair(action: string, prefix: 'x:' | 'e:', ident: string): void {
+    const known = this.#known.get(action);
+    if (prefix === 'x:') {
+      if (known?.x.has(ident) !== true) getOrAdd(this.#pairs, action, newIdents).x.add(ident);
+    } else if (known?.e.has(ident) !== true) {
+      getOrAdd(this.#pairs, action, newIdents).e.add(ident);
     }
   }
 
@@ -143,7 +168,7 @@ export class RollupBatch {
   flush(): void {
     const s = this.#sectionId;
     const { upsertActionDay, upsertEnduserAction, upsertMetricDay } = this.#rollups;
-    for (const [action, days] of this.#actionDays) {
+    for (const [action, { days }] of this.#actionDays) {
       for (const [day, c] of days) {
         upsertActionDay.run(action, day, s, c.count, c.weight, c.first, c.last);
       }

@@ -184,6 +184,11 @@ interface SeenEnduser extends SeenRange {
   email: string | null;
   name: string | null;
   company: string | null;
+  /** The actions of its activities (few per enduser: a list beats a Set). */
+  actions: string[];
+  /** The company of its last activity and that company's range: most rows repeat it. */
+  lastCompanyId: string | undefined;
+  lastCompany: SeenRange | undefined;
 }
 
 /**
@@ -195,6 +200,7 @@ class SeenSet {
   readonly byEmail = new Map<string, SeenEnduser>();
   readonly companies = new Map<string, SeenRange>();
 
+  /** Counts a record for an enduser; undefined when it names none (no external id, no email). */
   enduser(
     externalId: string | undefined,
     email: string | undefined,
@@ -202,11 +208,11 @@ class SeenSet {
     company: string | undefined,
     date: string,
     weight: number | undefined,
-  ): void {
+  ): SeenEnduser | undefined {
     // Identified by external id when present, else by email (the `ident` column).
     const map = externalId !== undefined ? this.byExternalId : this.byEmail;
     const ident = externalId ?? email;
-    if (ident === undefined) return;
+    if (ident === undefined) return undefined;
     const seen = map.get(ident);
     if (seen === undefined) {
       const first: SeenEnduser = {
@@ -219,26 +225,31 @@ class SeenSet {
         activities: 0,
         weight: 0,
         points: 0,
+        actions: [],
+        lastCompanyId: undefined,
+        lastCompany: undefined,
       };
       count(first, weight);
       map.set(ident, first);
-      return;
+      return first;
     }
     widen(seen, date);
     count(seen, weight);
     if (seen.email === null && email !== undefined) seen.email = email;
     if (seen.name === null && name !== undefined) seen.name = name;
     if (seen.company === null && company !== undefined) seen.company = company;
+    return seen;
   }
 
   /** `weight`: of an activity naming the company; undefined for a metric point on it. */
-  company(externalId: string, date: string, weight: number | undefined): void {
+  company(externalId: string, date: string, weight: number | undefined): SeenRange {
     let seen = this.companies.get(externalId);
     if (seen === undefined) {
       seen = { first: date, last: date, activities: 0, weight: 0, points: 0 };
       this.companies.set(externalId, seen);
     } else widen(seen, date);
     count(seen, weight);
+    return seen;
   }
 }
 
@@ -255,10 +266,25 @@ class Pending {
     readonly base: number,
   ) {}
 
+  /** Once per landed activity: a Map lookup for its enduser, and for its company only when it changed. */
   activity(r: ActivityRecord): void {
     this.rows++;
-    this.seen.enduser(r.externalId, r.email, r.name, r.companyExternalId, r.date, r.weight);
-    if (r.companyExternalId !== undefined) this.seen.company(r.companyExternalId, r.date, r.weight);
+    const { companyExternalId: company, date, weight } = r;
+    const enduser = this.seen.enduser(r.externalId, r.email, r.name, company, date, weight);
+    if (company !== undefined) {
+      if (enduser === undefined) this.seen.company(company, date, weight);
+      else if (enduser.lastCompany !== undefined && enduser.lastCompanyId === company) {
+        widen(enduser.lastCompany, date);
+        count(enduser.lastCompany, weight);
+      } else {
+        enduser.lastCompany = this.seen.company(company, date, weight);
+        enduser.lastCompanyId = company;
+      }
+    }
+    if (enduser !== undefined) {
+      const action = r.action ?? '';
+      if (!enduser.actions.includes(action)) enduser.actions.push(action);
+    }
     this.rollup.activity(r);
   }
 
@@ -783,8 +809,10 @@ class SqliteStore implements Store {
       ['x:', seen.byExternalId],
       ['e:', seen.byEmail],
     ] as const;
+    const { rollup } = pending;
     for (const [prefix, endusers] of byIdent) {
       for (const [ident, e] of endusers) {
+        for (const action of e.actions) rollup.pair(action, prefix, ident);
         this.#upsertEnduser.run(
           `${prefix}${ident}`,
           e.externalId,
