@@ -23,6 +23,7 @@ export async function openContext(env: Env, dataDirOption: string | undefined): 
   const store = await openStore({
     dataDir,
     ...(env.secretKey !== undefined ? { secretKey: env.secretKey } : {}),
+    ...(env.storeWriter !== undefined ? { writer: env.storeWriter } : {}),
   });
   const engines: Engine[] = [];
   const connect = async (integration: StoredIntegration) => {

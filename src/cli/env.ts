@@ -18,6 +18,8 @@ const envSchema = z.object({
       }
     }, 'must be an IANA time zone name, like UTC or Europe/Berlin')
     .optional(),
+  /** `inline` commits batches on the store's own connection instead of its writer thread. */
+  SLUICE_STORE_WRITER: z.enum(['thread', 'inline']).optional(),
 });
 
 export interface Env {
@@ -25,6 +27,8 @@ export interface Env {
   secretKey: string | undefined;
   /** IANA time zone of daily schedules (SLUICE_TIME_ZONE); default UTC. */
   timeZone: string;
+  /** Where the embedded store commits batches (SLUICE_STORE_WRITER); default: its writer thread. */
+  storeWriter: 'thread' | 'inline' | undefined;
   /** Any variable, for `passwordEnv` lookups. */
   get(name: string): string | undefined;
 }
@@ -40,6 +44,7 @@ export function readEnv(source: NodeJS.ProcessEnv = process.env): Env {
     dataDir: parsed.data.SLUICE_DATA_DIR,
     secretKey: parsed.data.SLUICE_SECRET_KEY,
     timeZone: parsed.data.SLUICE_TIME_ZONE ?? 'UTC',
+    storeWriter: parsed.data.SLUICE_STORE_WRITER,
     get: (name: string) => frozen[name],
   });
 }

@@ -10,7 +10,13 @@ import { PlanhatSink } from '../sink/planhat-sink.js';
 import type { Sink } from '../sink/sink.js';
 import type { Source } from '../source/source.js';
 import type { OutboxStore } from '../store/outbox-store.js';
-import type { LockOwner, Store, StoredIntegration, StoredSection } from '../store/store.js';
+import type {
+  CommitResult,
+  LockOwner,
+  Store,
+  StoredIntegration,
+  StoredSection,
+} from '../store/store.js';
 
 /** Opens a Source for an integration (the composition root resolves the password). */
 export type SourceConnector = (integration: StoredIntegration) => Promise<Source>;
@@ -240,26 +246,38 @@ export class Engine {
     const progress = options.onProgress
       ? await this.progressTracker(section, plan, source, after, started, options.onProgress)
       : undefined;
-    const totals = { rowsRead: 0, landed: 0, rejected: 0 };
+    const totals: Totals = {
+      rowsRead: 0,
+      landed: 0,
+      rejected: 0,
+      commits: new CommitPipeline(COMMITS_IN_FLIGHT),
+    };
     let pending: Promise<SourceRow[]> | undefined = this.readAhead(() =>
       source.readAfter(plan, after, limit),
     );
-    while (pending) {
-      if (options.signal?.aborted) break;
-      const rows: SourceRow[] = await pending;
-      pending = undefined;
-      if (rows.length === 0) break;
-      const firstKey = rows[0]?.[0] as string;
-      const lastKey = rows[rows.length - 1]?.[0] as string;
-      const full = rows.length === limit;
-      // Start the next read now so MySQL works while we map and commit this batch.
-      if (full) pending = this.readAhead(() => source.readAfter(plan, lastKey, limit));
-      if (full && !plan.keyUnique) {
-        await this.landWithTies(section, run, source, plan, mapper, rows, lastKey, totals, sink);
-      } else {
-        await this.land(section, run, mapper, rows, [], lastKey, firstKey, lastKey, totals, sink);
+    try {
+      while (pending) {
+        if (options.signal?.aborted) break;
+        const rows: SourceRow[] = await pending;
+        pending = undefined;
+        if (rows.length === 0) break;
+        const firstKey = rows[0]?.[0] as string;
+        const lastKey = rows[rows.length - 1]?.[0] as string;
+        const full = rows.length === limit;
+        // Start the next read now so MySQL works while we map and commit this batch.
+        if (full) pending = this.readAhead(() => source.readAfter(plan, lastKey, limit));
+        if (full && !plan.keyUnique) {
+          await this.landWithTies(section, run, source, plan, mapper, rows, lastKey, totals, sink);
+        } else {
+          await this.land(section, run, mapper, rows, [], lastKey, firstKey, lastKey, totals, sink);
+        }
+        progress?.(totals, lastKey);
       }
-      progress?.(totals, lastKey);
+      await totals.commits.drain();
+    } catch (err) {
+      // The run ends here: nothing of it may still be committing when it is logged.
+      await totals.commits.settle();
+      throw err;
     }
   }
 
@@ -339,7 +357,8 @@ export class Engine {
       records: records.length,
       alsoInStore: sink.alsoInStore,
     };
-    const result = await this.options.store.commitBatch({
+    const { store } = this.options;
+    const commit = store.commitBatch({
       sectionId: section.id,
       runId: run.id,
       dataType: section.dataType,
@@ -356,10 +375,21 @@ export class Engine {
       },
       ...(outbox ? { outbox } : {}),
     });
-    totals.rowsRead += rows.length + extra.length;
-    totals.landed += result.landed;
-    totals.rejected += result.rejected;
-    if (sink && outbox && outbox.bodies.length > 0) await this.deliver(section, sink);
+    // The accounting keeps numbers only, so the batch's rows are garbage once mapped.
+    const rowsRead = rows.length + extra.length;
+    const account = (result: CommitResult) => {
+      totals.rowsRead += rowsRead;
+      totals.landed += result.landed;
+      totals.rejected += result.rejected;
+    };
+    if (sink) {
+      // Each batch is delivered once committed, and one delivery at a time: no pipelining.
+      account(await commit);
+      if (outbox && outbox.bodies.length > 0) await this.deliver(section, sink);
+      return;
+    }
+    // Handed over: the store commits batches in order, while this run reads and maps the next.
+    await totals.commits.add(async () => account(await commit), commit);
   }
 
   /** The section's sink, with its token resolved; undefined when it lands in the store alone. */
@@ -530,6 +560,57 @@ interface Totals {
   rowsRead: number;
   landed: number;
   rejected: number;
+  /** The run's batches handed to the store and not yet settled. */
+  commits: CommitPipeline;
+}
+
+/**
+ * Batches a run may have handed to the store before the oldest settles: one committing, one
+ * waiting, while the next is read and mapped (the SQLite store commits in a writer thread).
+ */
+const COMMITS_IN_FLIGHT = 2;
+
+/**
+ * A run's commits in flight, oldest first. Each is followed by its own accounting (`then`); the
+ * first failure is kept and thrown by the next `add` or `drain`, and the store refuses the later
+ * batches of a run whose batch failed, so no cursor moves past rows that did not land.
+ */
+class CommitPipeline {
+  readonly #inFlight: Promise<void>[] = [];
+  #failure: { error: unknown } | undefined;
+
+  constructor(private readonly depth: number) {}
+
+  /**
+   * Takes a batch handed to the store (`commit`) and what follows it once committed (`then`),
+   * waiting first while `depth` batches are in flight. Throws the first failure seen.
+   */
+  async add(then: () => Promise<void>, commit: Promise<unknown>): Promise<void> {
+    // Settled through `then`; this keeps a failure from counting as unhandled meanwhile.
+    commit.catch(() => undefined);
+    this.#inFlight.push(
+      then().catch((error: unknown) => {
+        this.#failure ??= { error };
+      }),
+    );
+    while (this.#inFlight.length > this.depth) await this.#inFlight.shift();
+    this.#throwIfFailed();
+  }
+
+  /** Waits for every batch in flight; throws the first failure. */
+  async drain(): Promise<void> {
+    while (this.#inFlight.length > 0) await this.#inFlight.shift();
+    this.#throwIfFailed();
+  }
+
+  /** Waits for every batch in flight, whatever their outcome (the run failed already). */
+  async settle(): Promise<void> {
+    await Promise.all(this.#inFlight.splice(0));
+  }
+
+  #throwIfFailed(): void {
+    if (this.#failure !== undefined) throw this.#failure.error;
+  }
 }
 
 function skipped(section: StoredSection, why: string): SectionResult {

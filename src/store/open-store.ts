@@ -5,7 +5,12 @@ import { openSecretBox } from './secret-box.js';
 import type { ScheduleStore } from './schedule-store.js';
 import { openSqliteScheduleStore } from './sqlite-schedule-store.js';
 import { openSqliteOutboxStore } from './sqlite-outbox-store.js';
-import { openSqliteStore, sqliteKyselyOf, sqliteSinkTokenOf } from './sqlite-store.js';
+import {
+  openSqliteStore,
+  sqliteKyselyOf,
+  sqliteSinkTokenOf,
+  type SqliteStoreOptions,
+} from './sqlite-store.js';
 import type { DataQueries } from './data-queries.js';
 import { openSqliteDataQueries } from './sqlite-data-queries.js';
 import { openSqliteTokenStore } from './sqlite-token-store.js';
@@ -20,6 +25,9 @@ export interface OpenStoreOptions {
   dataDir: string;
   /** Passphrase for stored secrets (the CLI passes SLUICE_SECRET_KEY); default: the key file. */
   secretKey?: string;
+  /** Where the embedded store commits batches (see SqliteStoreOptions.writer). */
+  writer?: SqliteStoreOptions['writer'];
+  writerThreadUrl?: URL;
 }
 
 /** The store file's name inside the data folder. */
@@ -41,7 +49,10 @@ export async function openStore(options: OpenStoreOptions): Promise<Store> {
     );
   }
   const secretBox = await openSecretBox({ dataDir: options.dataDir, secretKey: options.secretKey });
-  return openSqliteStore({ file: join(options.dataDir, STORE_FILE), secretBox });
+  const sqlite: SqliteStoreOptions = { file: join(options.dataDir, STORE_FILE), secretBox };
+  if (options.writer !== undefined) sqlite.writer = options.writer;
+  if (options.writerThreadUrl !== undefined) sqlite.writerThreadUrl = options.writerThreadUrl;
+  return openSqliteStore(sqlite);
 }
 
 /**

@@ -1,7 +1,7 @@
 /**
- * The rollups of landed data that the data module reads (tables of migration `0002_server`),
- * maintained inside `commitBatch`'s transaction: records newly landed in a batch are aggregated in
- * Maps here, then each distinct key is upserted once. The landed tables themselves keep no
+ * The rollups of landed data that the data module reads (tables of migration `0002_server`):
+ * records newly landed are aggregated in Maps here, then each distinct key is upserted once when
+ * the section's pending aggregates fold (the upserts themselves are SqliteBatchWriter's). The landed tables themselves keep no
  * secondary index (each one costs a random B-tree insert per row); these tables grow with
  * distinct (action, day), (metric, object, day) and (action, enduser) instead of with rows.
  * (For metrics landed once per object and day, metric_daily has a row per point: that is the
@@ -11,31 +11,12 @@
  * the (action, enduser) pairs already in the store are remembered after their batch commits, so
  * a later batch writes only the pairs it sees first.
  */
-import type BetterSqlite3 from 'better-sqlite3';
 import type { ActivityRecord, MetricRecord } from '../core/types.js';
-
-type ActivityDailyParams = [
-  action: string,
-  day: string,
-  sectionId: number,
-  count: number,
-  weightSum: number,
-  firstDate: string,
-  lastDate: string,
-];
-type EnduserActionParams = [action: string, ident: string, sectionId: number];
-type MetricDailyParams = [
-  model: string,
-  dimensionId: string,
-  day: string,
-  externalId: string,
-  sectionId: number,
-  valueSum: number,
-  count: number,
-  firstDate: string,
-  lastDate: string,
-  lastValue: number,
-];
+import type {
+  ActivityDailyParams,
+  EnduserActionParams,
+  MetricDailyParams,
+} from './sqlite-batch-writer.js';
 
 interface DayCount {
   count: number;
@@ -79,10 +60,11 @@ const newIdents = (): Idents => ({ x: new Set(), e: new Set() });
 // Module-level factories: an arrow written at the call would be allocated once per landed row.
 const newMap = <K, V>(): Map<K, V> => new Map<K, V>();
 
-/** One batch's aggregates; {@link flush} writes them. */
+/** One fold's aggregates; {@link rows} hands them to the writer. */
 export class RollupBatch {
-  readonly #rollups: SqliteRollups;
   readonly #sectionId: number;
+  /** Days of an action or of a metric's object held (what the fold will upsert). */
+  entries = 0;
   /** action -> day -> count. */
   readonly #actionDays = new Map<string, ActionDays>();
   /** action -> endusers first seen with it in this batch (not yet known to be stored). */
@@ -91,8 +73,7 @@ export class RollupBatch {
   /** model -> dimensionId -> externalId -> day -> aggregate (pushed points mix models). */
   readonly #metricDays = new Map<string, Map<string, Map<string, Map<string, MetricDay>>>>();
 
-  constructor(rollups: SqliteRollups, sectionId: number, known: Map<string, Idents>) {
-    this.#rollups = rollups;
+  constructor(sectionId: number, known: Map<string, Idents>) {
     this.#sectionId = sectionId;
     this.#known = known;
   }
@@ -116,6 +97,7 @@ export class RollupBatch {
       if (day === undefined) {
         day = { count: 0, weight: 0, first: date, last: date };
         a.days.set(dayKey, day);
+        this.entries++;
       }
       a.dayKey = dayKey;
       a.day = day;
@@ -152,6 +134,7 @@ export class RollupBatch {
     const m = days.get(day);
     if (m === undefined) {
       days.set(day, { sum: r.value, count: 1, first: r.date, last: r.date, lastValue: r.value });
+      this.entries++;
       return;
     }
     m.sum += r.value;
@@ -164,24 +147,29 @@ export class RollupBatch {
     }
   }
 
-  /** Upserts every aggregate once; call inside the batch's transaction. */
-  flush(): void {
+  /** Every aggregate once, as the parameters of its upsert. */
+  rows(): {
+    actionDays: ActivityDailyParams[];
+    pairs: EnduserActionParams[];
+    metricDays: MetricDailyParams[];
+  } {
     const s = this.#sectionId;
-    const { upsertActionDay, upsertEnduserAction, upsertMetricDay } = this.#rollups;
+    const actionDays: ActivityDailyParams[] = [];
+    const pairs: EnduserActionParams[] = [];
+    const metricDays: MetricDailyParams[] = [];
     for (const [action, { days }] of this.#actionDays) {
-      for (const [day, c] of days) {
-        upsertActionDay.run(action, day, s, c.count, c.weight, c.first, c.last);
-      }
+      for (const [day, c] of days)
+        actionDays.push([action, day, s, c.count, c.weight, c.first, c.last]);
     }
     for (const [action, idents] of this.#pairs) {
-      for (const id of idents.x) upsertEnduserAction.run(action, `x:${id}`, s);
-      for (const email of idents.e) upsertEnduserAction.run(action, `e:${email}`, s);
+      for (const id of idents.x) pairs.push([action, `x:${id}`, s]);
+      for (const email of idents.e) pairs.push([action, `e:${email}`, s]);
     }
     for (const [model, dimensions] of this.#metricDays) {
       for (const [dimensionId, objects] of dimensions) {
         for (const [externalId, days] of objects) {
           for (const [day, m] of days) {
-            upsertMetricDay.run(
+            metricDays.push([
               model,
               dimensionId,
               day,
@@ -192,11 +180,12 @@ export class RollupBatch {
               m.first,
               m.last,
               m.lastValue,
-            );
+            ]);
           }
         }
       }
     }
+    return { actionDays, pairs, metricDays };
   }
 
   /** After the batch's transaction committed: its pairs are in the store from now on. */
@@ -216,11 +205,8 @@ export class RollupBatch {
   }
 }
 
-/** The rollups' prepared statements on the store's better-sqlite3 handle. */
+/** The (action, enduser) pairs a store knows to be stored, and the factory of rollup batches. */
 export class SqliteRollups {
-  readonly upsertActionDay: BetterSqlite3.Statement<ActivityDailyParams>;
-  readonly upsertEnduserAction: BetterSqlite3.Statement<EnduserActionParams>;
-  readonly upsertMetricDay: BetterSqlite3.Statement<MetricDailyParams>;
   /**
    * Per section, the (action, enduser) pairs known to be stored. Only ever a subset of the table
    * (rows there are never deleted but with their section, whose id is never reused), so skipping
@@ -229,41 +215,9 @@ export class SqliteRollups {
   readonly #known = new Map<number, Map<string, Idents>>();
   #knownPairs = 0;
 
-  constructor(sqlite: BetterSqlite3.Database) {
-    this.upsertActionDay = sqlite.prepare(
-      `INSERT INTO activity_daily (action, day, section_id, count, weight_sum, first_date,
-         last_date)
-       VALUES (?, ?, ?, ?, ?, ?, ?)
-       ON CONFLICT (action, day, section_id) DO UPDATE SET
-         count = activity_daily.count + excluded.count,
-         weight_sum = activity_daily.weight_sum + excluded.weight_sum,
-         first_date = min(activity_daily.first_date, excluded.first_date),
-         last_date = max(activity_daily.last_date, excluded.last_date)`,
-    );
-    // A pair stored before is a seek that dirties nothing (see migration-server.ts).
-    this.upsertEnduserAction = sqlite.prepare(
-      `INSERT INTO enduser_actions (action, ident, section_id) VALUES (?, ?, ?)
-       ON CONFLICT (action, ident, section_id) DO NOTHING`,
-    );
-    // SET expressions all see the row as it was, so last_value compares with the old last_date.
-    this.upsertMetricDay = sqlite.prepare(
-      `INSERT INTO metric_daily (model, dimension_id, day, external_id, section_id, value_sum, count,
-         first_date, last_date, last_value)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-       ON CONFLICT (model, dimension_id, day, external_id, section_id) DO UPDATE SET
-         value_sum = metric_daily.value_sum + excluded.value_sum,
-         count = metric_daily.count + excluded.count,
-         first_date = min(metric_daily.first_date, excluded.first_date),
-         last_value = CASE WHEN excluded.last_date >= metric_daily.last_date
-           THEN excluded.last_value ELSE metric_daily.last_value END,
-         last_date = max(metric_daily.last_date, excluded.last_date)`,
-    );
-  }
-
   /** Starts the aggregates of one batch of a section. */
   batch(sectionId: number): RollupBatch {
     return new RollupBatch(
-      this,
       sectionId,
       getOrAdd(this.#known, sectionId, () => new Map()),
     );

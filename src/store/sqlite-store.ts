@@ -17,7 +17,23 @@ import type {
   SinkType,
 } from '../core/types.js';
 import { migrateToLatest } from './migrations.js';
+import {
+  SqliteBatchWriter,
+  flattenRecords,
+  type CompanyParams,
+  type EnduserParams,
+  type FoldRows,
+  type WriteRequest,
+  type WriteResult,
+} from './sqlite-batch-writer.js';
+import { SQLITE_PRAGMAS } from './sqlite-pragmas.js';
 import { SqliteRollups, type RollupBatch } from './sqlite-rollups.js';
+import {
+  InlineWriter,
+  ThreadWriter,
+  writerThreadUrl,
+  type BatchWriterPort,
+} from './sqlite-writer.js';
 import { SqliteRunStatements } from './sqlite-runs.js';
 import type { Database, IntegrationsTable, RunsTable, SectionsTable } from './schema.js';
 import type { SecretBox } from './secret-box.js';
@@ -41,21 +57,17 @@ export interface SqliteStoreOptions {
   file: string;
   /** Encrypts the literal MySQL passwords kept in `integrations.password_enc`. */
   secretBox: SecretBox;
+  /**
+   * Where batches are committed: `thread` (a writer thread with its own connection, so SQLite's
+   * work overlaps reading and mapping) or `inline` (this connection). Default: the thread when its
+   * compiled file is there (see sqlite-writer.ts); the CLI takes SLUICE_STORE_WRITER.
+   */
+  writer?: 'thread' | 'inline';
+  /** The writer thread's compiled entry (tests running from sources point it at the build). */
+  writerThreadUrl?: URL;
 }
 
-/**
- * Connection settings of the store (the benchmark's raw write uses the same): WAL journal,
- * synchronous=NORMAL, busy_timeout 5000 ms, foreign keys on, and 32 MiB of page cache (default
- * 2 MiB), which keeps the hot part of the landed tables' unique indexes in memory: text row ids of
- * integer keys do not insert in B-tree order.
- */
-export const SQLITE_PRAGMAS = [
-  'journal_mode = WAL',
-  'synchronous = NORMAL',
-  'busy_timeout = 5000',
-  'foreign_keys = ON',
-  'cache_size = -32768',
-] as const;
+export { SQLITE_PRAGMAS };
 
 /** What `startRun` writes into a run it finds still `running`. */
 export const INTERRUPTED_ERROR = 'interrupted: the process running it stopped';
@@ -87,7 +99,16 @@ export async function openSqliteStore(options: SqliteStoreOptions): Promise<Stor
       if (sqlite.inTransaction) sqlite.exec('ROLLBACK');
       throw err;
     }
-    return new SqliteStore(sqlite, db, options.secretBox);
+    const threadUrl = options.writerThreadUrl ?? writerThreadUrl();
+    const inline = options.writer === 'inline' || threadUrl === undefined;
+    if (options.writer === 'thread' && threadUrl === undefined) {
+      throw new SluiceError('INTERNAL', 'the writer thread is not built (run npm run build)');
+    }
+    return new SqliteStore(sqlite, db, options.secretBox, (local) =>
+      inline || threadUrl === undefined
+        ? new InlineWriter(local, (fn) => db.connection().execute(async () => fn()))
+        : new ThreadWriter(options.file, threadUrl),
+    );
   } catch (err) {
     sqlite.close();
     if (isSluiceError(err)) throw err;
@@ -120,55 +141,6 @@ function pidAlive(pid: number): boolean {
   }
 }
 
-// Positional parameter tuples of the hot-path statements, so a wrong argument order fails to compile.
-type ActivityParams = [
-  sectionId: number,
-  rowId: string,
-  email: string | null,
-  externalId: string | null,
-  name: string | null,
-  companyExternalId: string | null,
-  action: string | null,
-  weight: number,
-  date: string,
-  info: string | null,
-  landedAt: string,
-];
-type MetricParams = [
-  sectionId: number,
-  rowId: string,
-  model: string,
-  externalId: string,
-  dimensionId: string,
-  value: number,
-  date: string,
-  landedAt: string,
-];
-type RejectParams = [
-  sectionId: number,
-  runId: number,
-  rowId: string,
-  sourceKey: string,
-  field: string,
-  sourceColumn: string | null,
-  code: string,
-  reason: string,
-  input: string | null,
-  createdAt: string,
-];
-type EnduserParams = [
-  ident: string,
-  externalId: string | null,
-  email: string | null,
-  name: string | null,
-  companyExternalId: string | null,
-  firstSeen: string,
-  lastSeen: string,
-  activityCount: number,
-  activityWeight: number,
-  metricPoints: number,
-];
-
 /** The dates a company or enduser was seen at in one batch, and what landed for it. */
 interface SeenRange {
   first: string;
@@ -199,6 +171,8 @@ class SeenSet {
   readonly byExternalId = new Map<string, SeenEnduser>();
   readonly byEmail = new Map<string, SeenEnduser>();
   readonly companies = new Map<string, SeenRange>();
+  /** Endusers and companies held (each costs a few hundred bytes until the fold). */
+  entries = 0;
 
   /** Counts a record for an enduser; undefined when it names none (no external id, no email). */
   enduser(
@@ -231,6 +205,7 @@ class SeenSet {
       };
       count(first, weight);
       map.set(ident, first);
+      this.entries++;
       return first;
     }
     widen(seen, date);
@@ -247,24 +222,35 @@ class SeenSet {
     if (seen === undefined) {
       seen = { first: date, last: date, activities: 0, weight: 0, points: 0 };
       this.companies.set(externalId, seen);
+      this.entries++;
     } else widen(seen, date);
     count(seen, weight);
     return seen;
   }
 }
 
-/** Fold pending aggregates into the store once this many rows landed since the last fold. */
-const FOLD_EVERY_ROWS = 200_000;
+/**
+ * Fold a section's pending aggregates into the store once this many rows were counted since the
+ * last fold, or once they hold this many distinct entries (endusers, companies, days of an action
+ * or of a metric's object): the rows bound the work of reading them back after a crash, the
+ * entries bound the memory (metric points landed once per object and day make one entry each).
+ */
+const FOLD_EVERY_ROWS = 1_000_000;
+const FOLD_EVERY_ENTRIES = 50_000;
 
 /** What a section landed since its last fold: the enduser/company counters and the rollups. */
 class Pending {
   rows = 0;
+  /** The highest landed row id counted here (`base` before any). */
+  covered: number;
   constructor(
     readonly seen: SeenSet,
     readonly rollup: RollupBatch,
-    /** `sections.folded_id` when these aggregates began: they are valid while it is unchanged. */
+    /** `sections.folded_id` when these aggregates began: rows above it are counted here. */
     readonly base: number,
-  ) {}
+  ) {
+    this.covered = base;
+  }
 
   /** Once per landed activity: a Map lookup for its enduser, and for its company only when it changed. */
   activity(r: ActivityRecord): void {
@@ -288,6 +274,10 @@ class Pending {
     this.rollup.activity(r);
   }
 
+  get entries(): number {
+    return this.seen.entries + this.rollup.entries;
+  }
+
   metric(r: MetricRecord): void {
     this.rows++;
     if (r.model === 'Company') this.seen.company(r.externalId, r.date, undefined);
@@ -296,6 +286,61 @@ class Pending {
     }
     this.rollup.metric(r);
   }
+}
+
+/**
+ * Counts a batch's landed records (all but `skipped`, by index, which landed before) in the
+ * aggregates. Records sent to a sink alone are not in `records` and count nowhere.
+ */
+function countLanded(
+  pending: Pending,
+  batch: Pick<CommitBatch, 'dataType' | 'records'>,
+  skipped: number[],
+): void {
+  let next = skipped.length > 0 ? 0 : -1;
+  const records = batch.records;
+  for (let i = 0; i < records.length; i++) {
+    if (next >= 0 && skipped[next] === i) {
+      next = next + 1 < skipped.length ? next + 1 : -1;
+      continue;
+    }
+    // CommitBatch pairs dataType and records by convention, not by type.
+    if (batch.dataType === 'activities') pending.activity(records[i] as ActivityRecord);
+    else pending.metric(records[i] as MetricRecord);
+  }
+}
+
+/** The upserts of a section's pending aggregates; `folded_id` moves to what they cover. */
+function foldRows(pending: Pending): FoldRows {
+  const { seen, rollup } = pending;
+  const endusers: EnduserParams[] = [];
+  // Endusers are identified by external id when they have one (`x:`), else by email (`e:`).
+  const byIdent = [
+    ['x:', seen.byExternalId],
+    ['e:', seen.byEmail],
+  ] as const;
+  for (const [prefix, map] of byIdent) {
+    for (const [ident, e] of map) {
+      for (const action of e.actions) rollup.pair(action, prefix, ident);
+      endusers.push([
+        `${prefix}${ident}`,
+        e.externalId,
+        e.email,
+        e.name,
+        e.company,
+        e.first,
+        e.last,
+        e.activities,
+        e.weight,
+        e.points,
+      ]);
+    }
+  }
+  const companies: CompanyParams[] = [];
+  for (const [id, c] of seen.companies) {
+    companies.push([id, c.first, c.last, c.activities, c.weight, c.points]);
+  }
+  return { through: pending.covered, endusers, companies, ...rollup.rows() };
 }
 
 interface LandedActivityRow {
@@ -539,97 +584,55 @@ class SqliteStore implements Store {
   readonly #secretBox: SecretBox;
   #closed = false;
 
-  readonly #insertActivity: BetterSqlite3.Statement<ActivityParams>;
-  readonly #insertMetric: BetterSqlite3.Statement<MetricParams>;
-  readonly #insertReject: BetterSqlite3.Statement<RejectParams>;
-  readonly #upsertEnduser: BetterSqlite3.Statement<EnduserParams>;
-  readonly #upsertCompany: BetterSqlite3.Statement<
-    [string, string, string, number, number, number]
-  >;
-  readonly #rollups: SqliteRollups;
+  readonly #rollups = new SqliteRollups();
   readonly #runs: SqliteRunStatements;
   readonly #startRun: BetterSqlite3.Transaction<(sectionId: number, trigger: string) => RunRecord>;
-  /** The rollups of the batch in the transaction now committing (see commitBatch). */
-  readonly #runState: BetterSqlite3.Statement<[number], { section_id: number; status: string }>;
-  readonly #addToRun: BetterSqlite3.Statement<
-    [number, number, number, string | null, string | null, number]
-  >;
-  readonly #addToSection: BetterSqlite3.Statement<[number, number, number, number]>;
-  readonly #addToSectionAndMove: BetterSqlite3.Statement<[number, number, number, string, number]>;
-  readonly #insertOutbox: BetterSqlite3.Statement<[number, number, string, string, string]>;
-  readonly #renewLease: BetterSqlite3.Statement<[string, number, string]>;
   readonly #foldState: BetterSqlite3.Statement<
     [number],
     { data_type: string; landed_id: number; folded_id: number }
   >;
-  readonly #markFolded: BetterSqlite3.Statement<[number]>;
   readonly #unfoldedActivities: BetterSqlite3.Statement<
     [number, number, number],
     LandedActivityRow
   >;
   readonly #unfoldedMetrics: BetterSqlite3.Statement<[number, number, number], LandedMetricRow>;
-  readonly #fold: BetterSqlite3.Transaction<(sectionId: number) => void>;
+  /** The batch writer on this connection: pushed data and folds at run end write through it. */
+  readonly #local: SqliteBatchWriter;
+  /** Where sections' batches are committed: this connection, or the writer thread. */
+  readonly #writer: BatchWriterPort;
   /**
    * Per section, the landed rows not yet folded into endusers, companies and the rollups: folding
    * every batch cost an upsert per distinct enduser per batch, about as much as landing the rows.
-   * Rows with id up to `sections.folded_id` are folded; those up to `landed_id` landed. When the
-   * process dies with rows pending, the next commit or finishRun reads them back and folds them.
+   * Rows with id up to `sections.folded_id` are folded; those up to `landed_id` landed. A batch's
+   * records are counted here once its commit reports which of them landed (so while the writer
+   * commits the next batch), and the fold of what is counted rides in a later batch's
+   * transaction. When the process dies with rows pending, they are read back from the store.
    */
   readonly #pending = new Map<number, Pending>();
-  /** The pending aggregates the current transaction flushed (forgotten once it commits). */
-  #flushed: { sectionId: number; pending: Pending } | undefined;
-  readonly #commit: BetterSqlite3.Transaction<(batch: CommitBatch, now: string) => CommitResult>;
-  readonly #land: BetterSqlite3.Transaction<(batch: PushedBatch, now: string) => CommitResult>;
+  /** Per section, batches handed to the writer and not yet settled. */
+  readonly #inFlight = new Map<number, number>();
+  /**
+   * Runs with a failed batch: their later batches are refused here too, for a failure before the
+   * batch reached the writer (which refuses the later batches of a run it saw fail).
+   */
+  readonly #failedRuns = new Set<number>();
+  /** Settles when every batch handed to the writer so far has. */
+  #settled: Promise<unknown> = Promise.resolve();
+  readonly #fold: BetterSqlite3.Transaction<(sectionId: number) => FoldRows | undefined>;
+  readonly #land: BetterSqlite3.Transaction<
+    (batch: PushedBatch, now: string) => { result: CommitResult; fold: FoldRows; pending: Pending }
+  >;
 
-  constructor(sqlite: BetterSqlite3.Database, db: Kysely<Database>, secretBox: SecretBox) {
+  constructor(
+    sqlite: BetterSqlite3.Database,
+    db: Kysely<Database>,
+    secretBox: SecretBox,
+    writer: (local: SqliteBatchWriter) => BatchWriterPort,
+  ) {
     this.#sqlite = sqlite;
     this.#db = db;
     this.#secretBox = secretBox;
 
-    this.#insertActivity = sqlite.prepare(
-      `INSERT INTO activities (section_id, row_id, email, external_id, name, company_external_id,
-         action, weight, date, info, landed_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-       ON CONFLICT (section_id, row_id) DO NOTHING`,
-    );
-    this.#insertMetric = sqlite.prepare(
-      `INSERT INTO metric_points (section_id, row_id, model, external_id, dimension_id, value, date,
-         landed_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-       ON CONFLICT (section_id, row_id) DO NOTHING`,
-    );
-    this.#insertReject = sqlite.prepare(
-      `INSERT INTO rejects (section_id, run_id, row_id, source_key, field, source_column, code,
-         reason, input, created_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-       ON CONFLICT (section_id, row_id) DO NOTHING`,
-    );
-    this.#upsertEnduser = sqlite.prepare(
-      `INSERT INTO endusers (ident, external_id, email, name, company_external_id, first_seen,
-         last_seen, activity_count, activity_weight, metric_points)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-       ON CONFLICT (ident) DO UPDATE SET
-         email = coalesce(endusers.email, excluded.email),
-         name = coalesce(endusers.name, excluded.name),
-         company_external_id = coalesce(endusers.company_external_id, excluded.company_external_id),
-         first_seen = min(endusers.first_seen, excluded.first_seen),
-         last_seen = max(endusers.last_seen, excluded.last_seen),
-         activity_count = endusers.activity_count + excluded.activity_count,
-         activity_weight = endusers.activity_weight + excluded.activity_weight,
-         metric_points = endusers.metric_points + excluded.metric_points`,
-    );
-    this.#upsertCompany = sqlite.prepare(
-      `INSERT INTO companies (external_id, first_seen, last_seen, activity_count, activity_weight,
-         metric_points)
-       VALUES (?, ?, ?, ?, ?, ?)
-       ON CONFLICT (external_id) DO UPDATE SET
-         first_seen = min(companies.first_seen, excluded.first_seen),
-         last_seen = max(companies.last_seen, excluded.last_seen),
-         activity_count = companies.activity_count + excluded.activity_count,
-         activity_weight = companies.activity_weight + excluded.activity_weight,
-         metric_points = companies.metric_points + excluded.metric_points`,
-    );
-    this.#rollups = new SqliteRollups(sqlite);
     this.#runs = new SqliteRunStatements(sqlite);
     this.#startRun = sqlite.transaction((sectionId: number, trigger: string): RunRecord => {
       const st = this.#runs;
@@ -641,32 +644,9 @@ class SqliteStore implements Store {
       const { lastInsertRowid } = st.insertRun.run(sectionId, trigger, now, section.cursor);
       return toRunRecord(st.run.get(Number(lastInsertRowid)) as RunRow);
     });
-    this.#runState = sqlite.prepare('SELECT section_id, status FROM runs WHERE id = ?');
-    this.#addToRun = sqlite.prepare(
-      `UPDATE runs SET rows_read = rows_read + ?, landed = landed + ?, rejected = rejected + ?,
-         key_from = coalesce(key_from, ?), key_to = coalesce(?, key_to)
-       WHERE id = ?`,
-    );
-    this.#addToSection = sqlite.prepare(
-      `UPDATE sections SET landed_total = landed_total + ?, rejected_total = rejected_total + ?,
-         landed_id = max(landed_id, ?)
-       WHERE id = ?`,
-    );
-    this.#insertOutbox = sqlite.prepare(
-      'INSERT INTO outbox (section_id, run_id, kind, body, created_at) VALUES (?, ?, ?, ?, ?)',
-    );
-    this.#addToSectionAndMove = sqlite.prepare(
-      `UPDATE sections SET landed_total = landed_total + ?, rejected_total = rejected_total + ?,
-         landed_id = max(landed_id, ?), cursor = ?
-       WHERE id = ?`,
-    );
-    this.#renewLease = sqlite.prepare(
-      'UPDATE sections SET lock_expires_at = ? WHERE id = ? AND lock_owner = ?',
-    );
     this.#foldState = sqlite.prepare(
       'SELECT data_type, landed_id, folded_id FROM sections WHERE id = ?',
     );
-    this.#markFolded = sqlite.prepare('UPDATE sections SET folded_id = landed_id WHERE id = ?');
     this.#unfoldedActivities = sqlite.prepare(
       `SELECT email, external_id, name, company_external_id, action, weight, date
        FROM activities WHERE id > ? AND id <= ? AND section_id = ? ORDER BY id`,
@@ -675,13 +655,15 @@ class SqliteStore implements Store {
       `SELECT model, external_id, dimension_id, value, date
        FROM metric_points WHERE id > ? AND id <= ? AND section_id = ? ORDER BY id`,
     );
+    this.#local = new SqliteBatchWriter(sqlite);
+    this.#writer = writer(this.#local);
     this.#fold = sqlite.transaction((sectionId: number) => {
       const pending = this.#current(sectionId);
-      if (pending !== undefined && pending.rows > 0) this.#flush(sectionId, pending);
+      if (pending === undefined || pending.rows === 0) return undefined;
+      const fold = foldRows(pending);
+      this.#local.applyFold(sectionId, fold);
+      return fold;
     });
-    this.#commit = sqlite.transaction((batch: CommitBatch, now: string) =>
-      this.#commitInTransaction(batch, now),
-    );
     this.#land = sqlite.transaction((batch: PushedBatch, now: string) =>
       this.#landInTransaction(batch, now),
     );
@@ -692,91 +674,165 @@ class SqliteStore implements Store {
     return this.#db;
   }
 
+  /** Not part of the Store port: where batches are committed (for tests and the benchmark). */
+  get writerKind(): 'inline' | 'thread' {
+    return this.#writer.kind;
+  }
+
   // --- the hot path -------------------------------------------------------------------------
 
+  /**
+   * Hands the batch to the writer and, once it reports which records landed, counts those in the
+   * section's pending aggregates. A caller may hand over the next batch before this one settles:
+   * batches commit in order, and after a failure the later batches of the run fail too.
+   */
   async commitBatch(batch: CommitBatch): Promise<CommitResult> {
-    return this.#guard('commitBatch', () =>
-      // Holding Kysely's connection keeps any Kysely transaction (applyConfig, startRun...) from
-      // being open on this same handle while the batch runs; better-sqlite3 would otherwise
-      // nest the batch in it as a savepoint and its fate would follow the other transaction.
-      this.#db.connection().execute(async () => {
-        this.#flushed = undefined;
-        let result: CommitResult;
-        try {
-          result = this.#commit.immediate(batch, nowIso());
-        } catch (err) {
-          // What this transaction added to the pending aggregates is rolled back in the store:
-          // forget them all; the rows landed before are read back and folded next time.
-          this.#pending.delete(batch.sectionId);
-          throw err;
-        }
-        this.#afterFold();
-        return result;
-      }),
-    );
+    return this.#guard('commitBatch', async () => {
+      try {
+        return await this.#commitBatch(batch);
+      } catch (err) {
+        this.#failedRuns.add(batch.runId);
+        throw err;
+      }
+    });
+  }
+
+  /**
+   * Everything up to handing the batch over runs synchronously, so batches go to the writer in
+   * call order, and a failure up to there marks the run before the next batch is handed over.
+   */
+  #commitBatch(batch: CommitBatch): Promise<CommitResult> {
+    const { sectionId, runId } = batch;
+    let written: Promise<WriteResult>;
+    let folded: Pending | undefined;
+    try {
+      if (this.#failedRuns.has(runId)) {
+        throw new SluiceError(
+          'STORE_FAILED',
+          `run ${runId}: an earlier batch of this run failed, so this one is not committed`,
+          { sectionId, runId },
+        );
+      }
+      const inFlight = this.#inFlight.get(sectionId) ?? 0;
+      // With nothing of the section in flight the store is settled: check the aggregates held
+      // against it (and read back rows landed but never counted). In flight, they are ours.
+      let pending = inFlight === 0 ? this.#current(sectionId) : this.#pending.get(sectionId);
+      // Undefined: the section is gone (the writer will say so), or a batch in flight failed and
+      // took the aggregates with it (the store reads the landed rows back once settled).
+      let fold: FoldRows | undefined;
+      if (
+        pending !== undefined &&
+        (pending.rows >= FOLD_EVERY_ROWS || pending.entries >= FOLD_EVERY_ENTRIES)
+      ) {
+        fold = foldRows(pending);
+        folded = pending;
+        pending = new Pending(new SeenSet(), this.#rollups.batch(sectionId), pending.covered);
+        this.#pending.set(sectionId, pending);
+      }
+      const req: WriteRequest = {
+        sectionId,
+        runId,
+        dataType: batch.dataType,
+        records: flattenRecords(batch.dataType, batch.records),
+        rejects: batch.rejects,
+        cursor: batch.cursor,
+        rowsRead: batch.rowsRead,
+        keyFrom: batch.keyFrom,
+        keyTo: batch.keyTo,
+        now: nowIso(),
+      };
+      if (batch.outbox !== undefined) req.outbox = batch.outbox;
+      if (batch.lease !== undefined) req.lease = batch.lease;
+      if (fold !== undefined) req.fold = fold;
+      written = this.#writer.commit(req);
+      this.#inFlight.set(sectionId, inFlight + 1);
+    } catch (err) {
+      this.#failedRuns.add(runId);
+      return Promise.reject(err);
+    }
+    this.#settled = Promise.allSettled([this.#settled, written]);
+    return this.#landed(batch, written, folded);
+  }
+
+  /** Once the writer answered: counts the records that landed in the section's aggregates. */
+  async #landed(
+    batch: CommitBatch,
+    written: Promise<WriteResult>,
+    folded: Pending | undefined,
+  ): Promise<CommitResult> {
+    const { sectionId } = batch;
+    let result: WriteResult;
+    try {
+      result = await written;
+    } catch (err) {
+      // What was counted but not folded is lost with it: it is read back from the store once
+      // nothing of the section is in flight.
+      this.#pending.delete(sectionId);
+      throw err;
+    } finally {
+      const left = (this.#inFlight.get(sectionId) ?? 1) - 1;
+      if (left === 0) this.#inFlight.delete(sectionId);
+      else this.#inFlight.set(sectionId, left);
+    }
+    if (folded !== undefined) this.#rollups.committed(folded.rollup);
+    const counting = this.#pending.get(sectionId);
+    if (counting !== undefined && result.lastId > 0) {
+      countLanded(counting, batch, result.skipped);
+      counting.covered = Math.max(counting.covered, result.lastId);
+    }
+    return { landed: result.landed, rejected: result.rejected };
   }
 
   async landPushed(batch: PushedBatch): Promise<CommitResult> {
     return this.#guard('landPushed', () =>
       this.#db.connection().execute(async () => {
-        this.#flushed = undefined;
-        let result: CommitResult;
-        try {
-          result = this.#land.immediate(batch, nowIso());
-        } catch (err) {
-          this.#pending.delete(batch.sectionId);
-          throw err;
-        }
-        this.#afterFold();
+        const { result, pending } = this.#land.immediate(batch, nowIso());
+        this.#rollups.committed(pending.rollup);
+        this.#pending.delete(batch.sectionId);
         return result;
       }),
     );
   }
 
   /**
-   * Pushed data folds in its own transaction (not every 200k rows like a section's): a request
+   * Pushed data folds in its own transaction (not every million rows like a section's): a request
    * has no run whose end would fold it, and rows, rejects and aggregates then commit together,
    * so each pushed item reaches endusers, companies and the rollups exactly once.
    */
-  #landInTransaction(batch: PushedBatch, now: string): CommitResult {
+  #landInTransaction(batch: PushedBatch, now: string) {
     const { sectionId } = batch;
-    const state = this.#foldState.get(sectionId);
-    if (state === undefined) throw sectionNotFound(sectionId);
     // A pseudo-section never keeps pending aggregates (each push folds), so this reads nothing back.
-    const pending = this.#current(sectionId) as Pending;
-    const { landed, lastId } = this.#insertRecords(sectionId, batch, pending, now);
+    const pending = this.#current(sectionId);
+    if (pending === undefined) throw sectionNotFound(sectionId);
+    const values = flattenRecords(batch.dataType, batch.records);
+    const landed = this.#local.insertRecords(sectionId, batch.dataType, values, now);
     // Pushed rejects belong to no run: run id 0.
-    const rejected = this.#insertRejects(sectionId, 0, batch.rejects, now);
-    this.#addToSection.run(landed, rejected, lastId, sectionId);
-    this.#flush(sectionId, pending);
-    return { landed, rejected };
-  }
-
-  /** After a transaction that flushed pending aggregates committed: they are in the store now. */
-  #afterFold(): void {
-    if (this.#flushed === undefined) return;
-    this.#rollups.committed(this.#flushed.pending.rollup);
-    this.#pending.delete(this.#flushed.sectionId);
-    this.#flushed = undefined;
+    const rejected = this.#local.insertRejects(sectionId, 0, batch.rejects, now);
+    this.#local.addToSection(sectionId, landed.landed, rejected, landed.lastId);
+    countLanded(pending, batch, landed.skipped);
+    pending.covered = Math.max(pending.covered, landed.lastId);
+    const fold = foldRows(pending);
+    this.#local.applyFold(sectionId, fold);
+    return { result: { landed: landed.landed, rejected }, fold, pending };
   }
 
   /** Folds a section's pending aggregates (finishRun, close): the data module is then current. */
   #foldSection(sectionId: number): void {
-    this.#flushed = undefined;
+    let fold: FoldRows | undefined;
     try {
-      this.#fold.immediate(sectionId);
-    } catch (err) {
+      fold = this.#fold.immediate(sectionId);
+    } finally {
+      const pending = this.#pending.get(sectionId);
       this.#pending.delete(sectionId);
-      throw err;
+      if (fold !== undefined && pending !== undefined) this.#rollups.committed(pending.rollup);
     }
-    this.#afterFold();
   }
 
   /**
-   * The pending aggregates of a section, valid against the store: when another process folded
-   * since ours began (it took the section over), ours are stale and dropped; rows landed but never
-   * folded (a process died, a transaction rolled back) are read back. Undefined when the section
-   * is gone.
+   * The pending aggregates of a section, valid against the store (call with nothing of the
+   * section in flight): when the store moved on without us (another process landed or folded,
+   * having taken the section over), ours are dropped; rows landed but never folded (a process
+   * died, a batch failed) are read back. Undefined when the section is gone.
    */
   #current(sectionId: number): Pending | undefined {
     const state = this.#foldState.get(sectionId);
@@ -785,7 +841,9 @@ class SqliteStore implements Store {
       return undefined;
     }
     const held = this.#pending.get(sectionId);
-    if (held !== undefined && held.base === state.folded_id) return held;
+    if (held !== undefined && held.base === state.folded_id && held.covered === state.landed_id) {
+      return held;
+    }
     const pending = new Pending(new SeenSet(), this.#rollups.batch(sectionId), state.folded_id);
     const range = [state.folded_id, state.landed_id, sectionId] as const;
     if (state.landed_id > state.folded_id) {
@@ -796,172 +854,10 @@ class SqliteStore implements Store {
       } else {
         for (const row of this.#unfoldedMetrics.iterate(...range)) pending.metric(metricOf(row));
       }
+      pending.covered = state.landed_id;
     }
     this.#pending.set(sectionId, pending);
     return pending;
-  }
-
-  /** Writes a section's pending aggregates (inside a transaction) and moves folded_id up. */
-  #flush(sectionId: number, pending: Pending): void {
-    const { seen } = pending;
-    // Endusers are identified by external id when they have one (`x:`), else by email (`e:`).
-    const byIdent = [
-      ['x:', seen.byExternalId],
-      ['e:', seen.byEmail],
-    ] as const;
-    const { rollup } = pending;
-    for (const [prefix, endusers] of byIdent) {
-      for (const [ident, e] of endusers) {
-        for (const action of e.actions) rollup.pair(action, prefix, ident);
-        this.#upsertEnduser.run(
-          `${prefix}${ident}`,
-          e.externalId,
-          e.email,
-          e.name,
-          e.company,
-          e.first,
-          e.last,
-          e.activities,
-          e.weight,
-          e.points,
-        );
-      }
-    }
-    for (const [id, c] of seen.companies) {
-      this.#upsertCompany.run(id, c.first, c.last, c.activities, c.weight, c.points);
-    }
-    pending.rollup.flush();
-    this.#markFolded.run(sectionId);
-    this.#flushed = { sectionId, pending };
-  }
-
-  /** Inserts records newly landed (a row id landed before is skipped) and counts them in `pending`. */
-  #insertRecords(
-    sectionId: number,
-    batch: Pick<CommitBatch, 'dataType' | 'records'>,
-    pending: Pending,
-    now: string,
-  ): { landed: number; lastId: number } {
-    let landed = 0;
-    let lastId = 0;
-    if (batch.dataType === 'activities') {
-      // CommitBatch pairs dataType and records by convention, not by type.
-      const records = batch.records as ActivityRecord[];
-      const insert = this.#insertActivity;
-      for (let i = 0; i < records.length; i++) {
-        const r = records[i]!;
-        const { changes, lastInsertRowid } = insert.run(
-          sectionId,
-          r.rowId,
-          r.email ?? null,
-          r.externalId ?? null,
-          r.name ?? null,
-          r.companyExternalId ?? null,
-          r.action ?? null,
-          r.weight,
-          r.date,
-          r.info ?? null,
-          now,
-        );
-        // A row landed before (re-read by a lookback) already counted its enduser and company.
-        if (changes === 0) continue;
-        landed++;
-        lastId = Number(lastInsertRowid);
-        pending.activity(r);
-      }
-    } else {
-      const records = batch.records as MetricRecord[];
-      const insert = this.#insertMetric;
-      for (let i = 0; i < records.length; i++) {
-        const r = records[i]!;
-        const { changes, lastInsertRowid } = insert.run(
-          sectionId,
-          r.rowId,
-          r.model,
-          r.externalId,
-          r.dimensionId,
-          r.value,
-          r.date,
-          now,
-        );
-        if (changes === 0) continue;
-        landed++;
-        lastId = Number(lastInsertRowid);
-        pending.metric(r);
-      }
-    }
-
-    return { landed, lastId };
-  }
-
-  #insertRejects(
-    sectionId: number,
-    runId: number,
-    rejects: CommitBatch['rejects'],
-    now: string,
-  ): number {
-    let rejected = 0;
-    for (const j of rejects) {
-      rejected += this.#insertReject.run(
-        sectionId,
-        runId,
-        j.rowId,
-        j.key,
-        j.field,
-        j.column ?? null,
-        j.code,
-        j.reason,
-        j.input ?? null,
-        now,
-      ).changes;
-    }
-    return rejected;
-  }
-
-  #commitInTransaction(batch: CommitBatch, now: string): CommitResult {
-    const { sectionId, runId } = batch;
-    const run = this.#runState.get(runId);
-    if (run === undefined || run.section_id !== sectionId) {
-      throw new SluiceError('NOT_FOUND', `run ${runId} of section ${sectionId} does not exist`, {
-        sectionId,
-        runId,
-      });
-    }
-    if (run.status !== 'running') {
-      // Another process took the section over (its startRun closed this run): landing now
-      // would race its cursor.
-      throw new SluiceError(
-        'SECTION_LOCKED',
-        `run ${runId} is ${run.status}, no longer running: another process took over section ${sectionId}`,
-        { sectionId, runId },
-      );
-    }
-
-    // The run is running, so its section exists.
-    const pending = this.#current(sectionId) as Pending;
-    const inStore = this.#insertRecords(sectionId, batch, pending, now);
-    const rejected = this.#insertRejects(sectionId, runId, batch.rejects, now);
-    const { lastId } = inStore;
-    let { landed } = inStore;
-    if (batch.outbox !== undefined) {
-      for (const body of batch.outbox.bodies) {
-        this.#insertOutbox.run(sectionId, runId, batch.dataType, body, now);
-      }
-      // A sink without the store lands what it commits to the outbox.
-      if (!batch.outbox.alsoInStore) landed = batch.outbox.records;
-    }
-
-    this.#addToRun.run(batch.rowsRead, landed, rejected, batch.keyFrom, batch.keyTo, runId);
-    if (batch.cursor !== undefined) {
-      this.#addToSectionAndMove.run(landed, rejected, lastId, batch.cursor, sectionId);
-    } else {
-      this.#addToSection.run(landed, rejected, lastId, sectionId);
-    }
-    if (batch.lease !== undefined) {
-      this.#renewLease.run(batch.lease.expiresAt, sectionId, batch.lease.owner);
-    }
-    if (pending.rows >= FOLD_EVERY_ROWS) this.#flush(sectionId, pending);
-    return { landed, rejected };
   }
 
   // --- config -------------------------------------------------------------------------------
@@ -1314,6 +1210,9 @@ class SqliteStore implements Store {
     runId: number,
     outcome: { status: 'succeeded' | 'failed'; error?: string; errorCode?: string },
   ): Promise<RunRecord> {
+    // Batches still in the writer's hands land (or fail) before the run's fold and end.
+    await this.#settled;
+    this.#failedRuns.delete(runId);
     return this.#guard('finishRun', () =>
       this.#db.connection().execute(async () => {
         const st = this.#runs;
@@ -1436,8 +1335,11 @@ class SqliteStore implements Store {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    // Wait for the connection, so a transaction in flight finishes before the handle goes, then
-    // fold what is pending (a run cut short still reaches the data module).
+    // Let the batches handed to the writer land and the writer go, wait for the connection, so a
+    // transaction in flight finishes before the handle goes, then fold what is pending (a run
+    // cut short still reaches the data module).
+    await this.#settled;
+    await this.#writer.close();
     await this.#db.connection().execute(async () => {
       for (const sectionId of [...this.#pending.keys()]) this.#foldSection(sectionId);
     });

@@ -1,7 +1,11 @@
 import Database from 'better-sqlite3';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createTestDatabase, type TestDatabase } from '../helpers/mariadb.js';
+import type { ActivityRecord } from '../../src/core/types.js';
+import { Engine } from '../../src/engine/engine.js';
+import { createMysqlSource } from '../../src/source/mysql-source.js';
+import type { CommitBatch } from '../../src/store/store.js';
+import { TEST_MYSQL, createTestDatabase, type TestDatabase } from '../helpers/mariadb.js';
 import { createHarness, type Harness } from '../helpers/sluice.js';
 
 let db: TestDatabase;
@@ -365,6 +369,54 @@ describe('lookback, reset and failures', () => {
     await h.store.setCursor(first.sectionId, null);
     expect(await h.sync('resets')).toMatchObject({ rowsRead: 4, landed: 0, cursor: '4' });
     expect(landed('SELECT count(*) AS n FROM activities')[0]?.n).toBe(4);
+  });
+
+  it('fails the run at a batch the store refuses, commits none after it, and the rerun lands the rest once', async () => {
+    await db.exec(
+      `CREATE TABLE steady (id INT PRIMARY KEY, email VARCHAR(50), action VARCHAR(10))`,
+    );
+    const values = Array.from({ length: 20 }, (_, i) => `(${i + 1}, 'u${i % 4}@x.io', 'a')`);
+    await db.exec(`INSERT INTO steady VALUES ${values.join(',')}`);
+    await h.apply([activity('steady', 'id')]);
+    // The third batch carries a record SQLite refuses (date is NOT NULL), while the engine has
+    // already handed the batches after it to the store.
+    let calls = 0;
+    const flaky = new Proxy(h.store, {
+      get(target, prop) {
+        if (prop === 'commitBatch') {
+          return (b: CommitBatch) => {
+            calls++;
+            if (calls !== 3) return target.commitBatch(b);
+            const broken = b.records.map((r, i) => (i === 0 ? { ...r, date: null } : r));
+            return target.commitBatch({ ...b, records: broken as ActivityRecord[] });
+          };
+        }
+        const value: unknown = Reflect.get(target, prop, target);
+        return typeof value === 'function' ? (value as () => unknown).bind(target) : value;
+      },
+    });
+    const engine = new Engine({
+      store: flaky,
+      connect: () => createMysqlSource({ ...TEST_MYSQL, database: db.name }, TEST_MYSQL.password),
+    });
+    try {
+      const [failed] = await engine.runAll({ section: 'steady' });
+      expect(failed).toMatchObject({ status: 'failed', errorCode: 'STORE_FAILED', cursor: '6' });
+      expect(calls).toBeGreaterThan(3);
+    } finally {
+      await engine.close();
+    }
+    expect(landed('SELECT row_id FROM activities ORDER BY id').map((r) => r.row_id)).toEqual([
+      '1',
+      '2',
+      '3',
+      '4',
+      '5',
+      '6',
+    ]);
+    expect(await h.sync('steady')).toMatchObject({ status: 'succeeded', landed: 14, cursor: '20' });
+    expect(landed('SELECT count(*) AS n FROM activities')[0]).toEqual({ n: 20 });
+    expect(landed('SELECT sum(activity_count) AS n FROM endusers')[0]).toEqual({ n: 20 });
   });
 
   it('logs a failed run when the table is dropped, keeps the cursor, and resumes', async () => {

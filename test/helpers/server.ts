@@ -20,6 +20,7 @@ import {
 import type { Store } from '../../src/store/store.js';
 import type { UserStore } from '../../src/store/user-store.js';
 import { TEST_MYSQL, type TestDatabase } from './mariadb.js';
+import { THREAD_WRITER } from './built.js';
 
 /** A logged-in client: its cookie and CSRF token. */
 export interface Session {
@@ -55,7 +56,11 @@ export async function createServerHarness(
   deps: Partial<AppDeps> = {},
 ): Promise<ServerHarness> {
   const dataDir = await mkdtemp(join(tmpdir(), 'sluice-server-'));
-  const store = await openStore({ dataDir, secretKey: 'test-secret-key-0123456789' });
+  const store = await openStore({
+    dataDir,
+    secretKey: 'test-secret-key-0123456789',
+    ...THREAD_WRITER,
+  });
   const users = openUserStore(store);
   const engine = new Engine({
     store,

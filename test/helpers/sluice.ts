@@ -10,6 +10,7 @@ import type { Source } from '../../src/source/source.js';
 import { openStore } from '../../src/store/open-store.js';
 import type { Store } from '../../src/store/store.js';
 import { TEST_MYSQL, type TestDatabase } from './mariadb.js';
+import { THREAD_WRITER } from './built.js';
 
 export interface Harness {
   dataDir: string;
@@ -46,7 +47,11 @@ export function testConfig(db: TestDatabase, sections: Record<string, unknown>[]
 /** A store in a fresh temp data folder and an engine reading the test database. */
 export async function createHarness(db: TestDatabase): Promise<Harness> {
   const dataDir = await mkdtemp(join(tmpdir(), 'sluice-test-'));
-  const store = await openStore({ dataDir, secretKey: 'test-secret-key-0123456789' });
+  const store = await openStore({
+    dataDir,
+    secretKey: 'test-secret-key-0123456789',
+    ...THREAD_WRITER,
+  });
   const connect = () =>
     createMysqlSource({ ...TEST_MYSQL, database: db.name }, TEST_MYSQL.password);
   const source = await connect();

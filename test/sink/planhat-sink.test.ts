@@ -18,6 +18,7 @@ import {
   startReceiver,
   type Receiver,
 } from '../helpers/receiver.js';
+import { THREAD_WRITER } from '../helpers/built.js';
 
 const EVENTS = 1000;
 const DAYS = 300;
@@ -70,7 +71,11 @@ interface Sender {
 /** The sending Sluice: its own store, an engine with an outbox, and the MySQL test database. */
 async function openSender(env: Record<string, string> = {}, maxWaitMs = 20_000): Promise<Sender> {
   const dataDir = await mkdtemp(join(tmpdir(), 'sluice-sender-'));
-  const store = await openStore({ dataDir, secretKey: 'test-secret-key-0123456789' });
+  const store = await openStore({
+    dataDir,
+    secretKey: 'test-secret-key-0123456789',
+    ...THREAD_WRITER,
+  });
   const outbox = openOutboxStore(store);
   const events: Record<string, unknown>[] = [];
   const engine = new Engine({

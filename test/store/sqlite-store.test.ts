@@ -11,6 +11,7 @@ import { createSecretBox } from '../../src/store/secret-box.js';
 import { openSqliteStore } from '../../src/store/sqlite-store.js';
 import { activity, integration, section, storeBehaviour } from './store-behaviour.js';
 import type { StoreUnderTest } from './store-behaviour.js';
+import { BUILT_WRITER_THREAD } from '../helpers/built.js';
 
 function reader(file: string): Kysely<Database> {
   return new Kysely<Database>({
@@ -18,9 +19,11 @@ function reader(file: string): Kysely<Database> {
   });
 }
 
-async function openTemp(): Promise<StoreUnderTest & { dir: string }> {
+async function openTemp(
+  writer: 'inline' | 'thread' = 'inline',
+): Promise<StoreUnderTest & { dir: string }> {
   const dir = await mkdtemp(join(tmpdir(), 'sluice-store-'));
-  const store = await openStore({ dataDir: dir });
+  const store = await openStore({ dataDir: dir, writer, writerThreadUrl: BUILT_WRITER_THREAD });
   const db = reader(join(dir, 'sluice.db'));
   return {
     dir,
@@ -34,7 +37,8 @@ async function openTemp(): Promise<StoreUnderTest & { dir: string }> {
   };
 }
 
-storeBehaviour('sqlite', openTemp);
+storeBehaviour('sqlite', () => openTemp('inline'));
+storeBehaviour('sqlite, batches committed by the writer thread', () => openTemp('thread'));
 
 describe('SQLite store', () => {
   const dirs: string[] = [];

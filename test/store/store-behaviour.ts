@@ -563,6 +563,70 @@ export function storeBehaviour(name: string, open: () => Promise<StoreUnderTest>
         expect(fixed).toEqual({ landed: 3, rejected: 1 });
       });
 
+      it('commits batches handed over before the previous one settled, in order', async () => {
+        const s = await applyOne();
+        const run = await store.startRun(s.id, 'manual');
+        const handed = [1, 2, 3, 4].map((n) =>
+          store.commitBatch(
+            batch(s, run.id, {
+              records: [activity(n * 2 - 1, { externalId: 'u1' }), activity(n * 2)],
+              cursor: String(n * 2),
+            }),
+          ),
+        );
+        expect(await Promise.all(handed)).toEqual(
+          Array.from({ length: 4 }, () => ({ landed: 2, rejected: 0 })),
+        );
+        expect((await store.getSection(s.id))?.cursor).toBe('8');
+        const ids = await db.selectFrom('activities').select('row_id').orderBy('id').execute();
+        expect(ids.map((r) => r.row_id)).toEqual(['1', '2', '3', '4', '5', '6', '7', '8']);
+        await store.finishRun(run.id, { status: 'succeeded' });
+        const u1 = await db
+          .selectFrom('endusers')
+          .select(['activity_count', 'first_seen', 'last_seen'])
+          .where('ident', '=', 'x:u1')
+          .executeTakeFirstOrThrow();
+        expect(u1).toEqual({
+          activity_count: 4,
+          first_seen: '2024-01-01T00:00:01.000Z',
+          last_seen: '2024-01-01T00:00:07.000Z',
+        });
+      });
+
+      it('refuses the batches of a run handed over after one that failed: the cursor stays before it', async () => {
+        const s = await applyOne();
+        const run = await store.startRun(s.id, 'manual');
+        const first = store.commitBatch(batch(s, run.id, { records: [activity(1)], cursor: '1' }));
+        // date is NOT NULL: this batch fails inside its transaction.
+        const broken = store.commitBatch(
+          batch(s, run.id, {
+            records: [activity(2), activity(3, { date: null as unknown as string })],
+            cursor: '3',
+          }),
+        );
+        const later = store.commitBatch(batch(s, run.id, { records: [activity(4)], cursor: '4' }));
+        expect(await first).toEqual({ landed: 1, rejected: 0 });
+        await expectSluiceError(broken, 'STORE_FAILED');
+        const refused = await expectSluiceError(later, 'STORE_FAILED');
+        expect(refused.message).toContain('an earlier batch of this run failed');
+        expect((await store.getSection(s.id))?.cursor).toBe('1');
+        const ids = await db.selectFrom('activities').select('row_id').execute();
+        expect(ids.map((r) => r.row_id)).toEqual(['1']);
+        await store.finishRun(run.id, { status: 'failed', error: 'x', errorCode: 'STORE_FAILED' });
+
+        // The next run lands from the cursor on, and counts every row exactly once.
+        const rerun = await store.startRun(s.id, 'manual');
+        await store.commitBatch(
+          batch(s, rerun.id, { records: [activity(2), activity(3), activity(4)], cursor: '4' }),
+        );
+        await store.finishRun(rerun.id, { status: 'succeeded' });
+        const counted = await db
+          .selectFrom('endusers')
+          .select((eb) => eb.fn.sum<number>('activity_count').as('n'))
+          .executeTakeFirstOrThrow();
+        expect(Number(counted.n)).toBe(4);
+      });
+
       it('leaves the cursor where it is when the batch carries none, and keeps the first keyFrom', async () => {
         const s = await applyOne();
         const run = await store.startRun(s.id, 'manual');

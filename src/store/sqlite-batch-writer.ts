@@ -1,0 +1,400 @@
+/**
+ * The write side of `commitBatch`: one IMMEDIATE transaction per batch holding its records,
+ * rejects, outbox entries, run and section counters, cursor, lease and, when due, the fold of the
+ * section's pending aggregates. It owns its prepared statements on one better-sqlite3 connection
+ * and knows nothing of aggregation, so it runs the same on the store's own connection (inline) and
+ * in the writer thread (sqlite-writer-thread.ts), where SQLite's work overlaps the main thread's
+ * reading, mapping and aggregating. Everything crossing to it is plain data (structured clone).
+ */
+import type BetterSqlite3 from 'better-sqlite3';
+import { SluiceError } from '../core/errors.js';
+import type { ActivityRecord, MetricRecord, RejectRecord } from '../core/types.js';
+
+/**
+ * Records flattened field by field, `ACTIVITY_WIDTH` or `METRIC_WIDTH` values a record: a flat
+ * array of strings and numbers costs far less to clone across threads than an object a row.
+ */
+export type FlatRecords = (string | number | null)[];
+
+export const ACTIVITY_WIDTH = 9;
+export const METRIC_WIDTH = 6;
+
+/** The fields the store keeps of each record, in the order of the INSERT's parameters. */
+export function flattenRecords(
+  dataType: 'activities' | 'metrics',
+  records: ActivityRecord[] | MetricRecord[],
+): FlatRecords {
+  const out: FlatRecords = [];
+  if (dataType === 'activities') {
+    for (const r of records as ActivityRecord[]) {
+      out.push(
+        r.rowId,
+        r.email ?? null,
+        r.externalId ?? null,
+        r.name ?? null,
+        r.companyExternalId ?? null,
+        r.action ?? null,
+        r.weight,
+        r.date,
+        r.info ?? null,
+      );
+    }
+  } else {
+    for (const r of records as MetricRecord[]) {
+      out.push(r.rowId, r.model, r.externalId, r.dimensionId, r.value, r.date);
+    }
+  }
+  return out;
+}
+
+export type EnduserParams = [
+  ident: string,
+  externalId: string | null,
+  email: string | null,
+  name: string | null,
+  companyExternalId: string | null,
+  firstSeen: string,
+  lastSeen: string,
+  activityCount: number,
+  activityWeight: number,
+  metricPoints: number,
+];
+export type CompanyParams = [
+  externalId: string,
+  firstSeen: string,
+  lastSeen: string,
+  activityCount: number,
+  activityWeight: number,
+  metricPoints: number,
+];
+export type ActivityDailyParams = [
+  action: string,
+  day: string,
+  sectionId: number,
+  count: number,
+  weightSum: number,
+  firstDate: string,
+  lastDate: string,
+];
+export type EnduserActionParams = [action: string, ident: string, sectionId: number];
+export type MetricDailyParams = [
+  model: string,
+  dimensionId: string,
+  day: string,
+  externalId: string,
+  sectionId: number,
+  valueSum: number,
+  count: number,
+  firstDate: string,
+  lastDate: string,
+  lastValue: number,
+];
+
+/**
+ * A section's pending aggregates as upsert parameters, and the highest landed row id they cover:
+ * `sections.folded_id` becomes `through` in the same transaction.
+ */
+export interface FoldRows {
+  through: number;
+  endusers: EnduserParams[];
+  companies: CompanyParams[];
+  actionDays: ActivityDailyParams[];
+  pairs: EnduserActionParams[];
+  metricDays: MetricDailyParams[];
+}
+
+/** One batch to commit (see CommitBatch in store.ts; records flattened). */
+export interface WriteRequest {
+  sectionId: number;
+  runId: number;
+  dataType: 'activities' | 'metrics';
+  records: FlatRecords;
+  rejects: RejectRecord[];
+  cursor: string | undefined;
+  rowsRead: number;
+  keyFrom: string | null;
+  keyTo: string | null;
+  outbox?: { bodies: string[]; records: number; alsoInStore: boolean };
+  lease?: { owner: string; expiresAt: string };
+  fold?: FoldRows;
+  /** The landing time written into every row (ISO). */
+  now: string;
+}
+
+export interface WriteResult {
+  landed: number;
+  rejected: number;
+  /** The highest row id landed (0 when none): the aggregates of this batch cover up to it. */
+  lastId: number;
+  /** Indexes of records not landed because their row id landed before (a lookback, a reset). */
+  skipped: number[];
+}
+
+/** The upserts folding aggregates: they add counts and widen date ranges, so they commute. */
+const UPSERT_ENDUSER = `INSERT INTO endusers (ident, external_id, email, name, company_external_id,
+    first_seen, last_seen, activity_count, activity_weight, metric_points)
+  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+  ON CONFLICT (ident) DO UPDATE SET
+    email = coalesce(endusers.email, excluded.email),
+    name = coalesce(endusers.name, excluded.name),
+    company_external_id = coalesce(endusers.company_external_id, excluded.company_external_id),
+    first_seen = min(endusers.first_seen, excluded.first_seen),
+    last_seen = max(endusers.last_seen, excluded.last_seen),
+    activity_count = endusers.activity_count + excluded.activity_count,
+    activity_weight = endusers.activity_weight + excluded.activity_weight,
+    metric_points = endusers.metric_points + excluded.metric_points`;
+const UPSERT_COMPANY = `INSERT INTO companies (external_id, first_seen, last_seen, activity_count,
+    activity_weight, metric_points)
+  VALUES (?, ?, ?, ?, ?, ?)
+  ON CONFLICT (external_id) DO UPDATE SET
+    first_seen = min(companies.first_seen, excluded.first_seen),
+    last_seen = max(companies.last_seen, excluded.last_seen),
+    activity_count = companies.activity_count + excluded.activity_count,
+    activity_weight = companies.activity_weight + excluded.activity_weight,
+    metric_points = companies.metric_points + excluded.metric_points`;
+const UPSERT_ACTION_DAY = `INSERT INTO activity_daily (action, day, section_id, count, weight_sum,
+    first_date, last_date)
+  VALUES (?, ?, ?, ?, ?, ?, ?)
+  ON CONFLICT (action, day, section_id) DO UPDATE SET
+    count = activity_daily.count + excluded.count,
+    weight_sum = activity_daily.weight_sum + excluded.weight_sum,
+    first_date = min(activity_daily.first_date, excluded.first_date),
+    last_date = max(activity_daily.last_date, excluded.last_date)`;
+// A pair stored before is a seek that dirties nothing (see migration-server.ts).
+const UPSERT_ENDUSER_ACTION = `INSERT INTO enduser_actions (action, ident, section_id)
+  VALUES (?, ?, ?)
+  ON CONFLICT (action, ident, section_id) DO NOTHING`;
+// SET expressions all see the row as it was, so last_value compares with the old last_date.
+const UPSERT_METRIC_DAY = `INSERT INTO metric_daily (model, dimension_id, day, external_id,
+    section_id, value_sum, count, first_date, last_date, last_value)
+  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+  ON CONFLICT (model, dimension_id, day, external_id, section_id) DO UPDATE SET
+    value_sum = metric_daily.value_sum + excluded.value_sum,
+    count = metric_daily.count + excluded.count,
+    first_date = min(metric_daily.first_date, excluded.first_date),
+    last_value = CASE WHEN excluded.last_date >= metric_daily.last_date
+      THEN excluded.last_value ELSE metric_daily.last_value END,
+    last_date = max(metric_daily.last_date, excluded.last_date)`;
+
+type Statement = BetterSqlite3.Statement<unknown[]>;
+
+export class SqliteBatchWriter {
+  readonly #insertActivity: Statement;
+  readonly #insertMetric: Statement;
+  readonly #insertReject: Statement;
+  readonly #upsertEnduser: Statement;
+  readonly #upsertCompany: Statement;
+  readonly #upsertActionDay: Statement;
+  readonly #upsertEnduserAction: Statement;
+  readonly #upsertMetricDay: Statement;
+  readonly #setFolded: Statement;
+  readonly #runState: BetterSqlite3.Statement<[number], { section_id: number; status: string }>;
+  readonly #addToRun: Statement;
+  readonly #addToSection: Statement;
+  readonly #addToSectionAndMove: Statement;
+  readonly #insertOutbox: Statement;
+  readonly #renewLease: Statement;
+  readonly #commit: BetterSqlite3.Transaction<(req: WriteRequest) => WriteResult>;
+  /**
+   * Runs with a failed batch. Batches of a run may be queued behind each other; once one fails,
+   * committing a later one would move the cursor past the rows that did not land. (A run id is
+   * never reused, and few runs fail: the set stays small.)
+   */
+  readonly #failedRuns = new Set<number>();
+
+  constructor(sqlite: BetterSqlite3.Database) {
+    const prepare = (text: string) => sqlite.prepare<unknown[]>(text);
+    this.#insertActivity = prepare(
+      `INSERT INTO activities (section_id, row_id, email, external_id, name, company_external_id,
+         action, weight, date, info, landed_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (section_id, row_id) DO NOTHING`,
+    );
+    this.#insertMetric = prepare(
+      `INSERT INTO metric_points (section_id, row_id, model, external_id, dimension_id, value, date,
+         landed_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (section_id, row_id) DO NOTHING`,
+    );
+    this.#insertReject = prepare(
+      `INSERT INTO rejects (section_id, run_id, row_id, source_key, field, source_column, code,
+         reason, input, created_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (section_id, row_id) DO NOTHING`,
+    );
+    this.#upsertEnduser = prepare(UPSERT_ENDUSER);
+    this.#upsertCompany = prepare(UPSERT_COMPANY);
+    this.#upsertActionDay = prepare(UPSERT_ACTION_DAY);
+    this.#upsertEnduserAction = prepare(UPSERT_ENDUSER_ACTION);
+    this.#upsertMetricDay = prepare(UPSERT_METRIC_DAY);
+    this.#setFolded = prepare('UPDATE sections SET folded_id = max(folded_id, ?) WHERE id = ?');
+    this.#runState = sqlite.prepare('SELECT section_id, status FROM runs WHERE id = ?');
+    this.#addToRun = prepare(
+      `UPDATE runs SET rows_read = rows_read + ?, landed = landed + ?, rejected = rejected + ?,
+         key_from = coalesce(key_from, ?), key_to = coalesce(?, key_to)
+       WHERE id = ?`,
+    );
+    this.#addToSection = prepare(
+      `UPDATE sections SET landed_total = landed_total + ?, rejected_total = rejected_total + ?,
+         landed_id = max(landed_id, ?)
+       WHERE id = ?`,
+    );
+    this.#addToSectionAndMove = prepare(
+      `UPDATE sections SET landed_total = landed_total + ?, rejected_total = rejected_total + ?,
+         landed_id = max(landed_id, ?), cursor = ?
+       WHERE id = ?`,
+    );
+    this.#insertOutbox = prepare(
+      'INSERT INTO outbox (section_id, run_id, kind, body, created_at) VALUES (?, ?, ?, ?, ?)',
+    );
+    this.#renewLease = prepare(
+      'UPDATE sections SET lock_expires_at = ? WHERE id = ? AND lock_owner = ?',
+    );
+    this.#commit = sqlite.transaction((req: WriteRequest) => this.#commitInTransaction(req));
+  }
+
+  /** Commits one batch in its own IMMEDIATE transaction; throws and commits nothing on failure. */
+  commit(req: WriteRequest): WriteResult {
+    if (this.#failedRuns.has(req.runId)) {
+      throw new SluiceError(
+        'STORE_FAILED',
+        `run ${req.runId}: an earlier batch of this run failed, so this one is not committed`,
+        { sectionId: req.sectionId, runId: req.runId },
+      );
+    }
+    try {
+      return this.#commit.immediate(req);
+    } catch (err) {
+      this.#failedRuns.add(req.runId);
+      throw err;
+    }
+  }
+
+  /**
+   * Inserts records (call inside a transaction); a row id landed before is skipped and its index
+   * reported, so its enduser and company are not counted twice.
+   */
+  insertRecords(
+    sectionId: number,
+    dataType: 'activities' | 'metrics',
+    values: FlatRecords,
+    now: string,
+  ): WriteResult {
+    let landed = 0;
+    let lastId = 0;
+    const skipped: number[] = [];
+    const activities = dataType === 'activities';
+    const insert = activities ? this.#insertActivity : this.#insertMetric;
+    const width = activities ? ACTIVITY_WIDTH : METRIC_WIDTH;
+    for (let i = 0, record = 0; i < values.length; i += width, record++) {
+      const { changes, lastInsertRowid } = activities
+        ? insert.run(
+            sectionId,
+            values[i],
+            values[i + 1],
+            values[i + 2],
+            values[i + 3],
+            values[i + 4],
+            values[i + 5],
+            values[i + 6],
+            values[i + 7],
+            values[i + 8],
+            now,
+          )
+        : insert.run(
+            sectionId,
+            values[i],
+            values[i + 1],
+            values[i + 2],
+            values[i + 3],
+            values[i + 4],
+            values[i + 5],
+            now,
+          );
+      if (changes === 0) {
+        skipped.push(record);
+        continue;
+      }
+      landed++;
+      lastId = Number(lastInsertRowid);
+    }
+    return { landed, rejected: 0, lastId, skipped };
+  }
+
+  /** Keeps rejects (call inside a transaction); a row rejected before is not kept twice. */
+  insertRejects(sectionId: number, runId: number, rejects: RejectRecord[], now: string): number {
+    let rejected = 0;
+    for (const j of rejects) {
+      rejected += this.#insertReject.run(
+        sectionId,
+        runId,
+        j.rowId,
+        j.key,
+        j.field,
+        j.column ?? null,
+        j.code,
+        j.reason,
+        j.input ?? null,
+        now,
+      ).changes;
+    }
+    return rejected;
+  }
+
+  /** Upserts folded aggregates and moves `folded_id` to what they cover (inside a transaction). */
+  applyFold(sectionId: number, fold: FoldRows): void {
+    for (const p of fold.endusers) this.#upsertEnduser.run(...p);
+    for (const p of fold.companies) this.#upsertCompany.run(...p);
+    for (const p of fold.actionDays) this.#upsertActionDay.run(...p);
+    for (const p of fold.pairs) this.#upsertEnduserAction.run(...p);
+    for (const p of fold.metricDays) this.#upsertMetricDay.run(...p);
+    this.#setFolded.run(fold.through, sectionId);
+  }
+
+  /** Counts what landed into the section (and moves landed_id) for pushed data. */
+  addToSection(sectionId: number, landed: number, rejected: number, lastId: number): void {
+    this.#addToSection.run(landed, rejected, lastId, sectionId);
+  }
+
+  #commitInTransaction(req: WriteRequest): WriteResult {
+    const { sectionId, runId, now } = req;
+    const run = this.#runState.get(runId);
+    if (run === undefined || run.section_id !== sectionId) {
+      throw new SluiceError('NOT_FOUND', `run ${runId} of section ${sectionId} does not exist`, {
+        sectionId,
+        runId,
+      });
+    }
+    if (run.status !== 'running') {
+      // Another process took the section over (its startRun closed this run): landing now
+      // would race its cursor.
+      throw new SluiceError(
+        'SECTION_LOCKED',
+        `run ${runId} is ${run.status}, no longer running: another process took over section ${sectionId}`,
+        { sectionId, runId },
+      );
+    }
+    const result = this.insertRecords(sectionId, req.dataType, req.records, now);
+    result.rejected = this.insertRejects(sectionId, runId, req.rejects, now);
+    let { landed } = result;
+    if (req.outbox !== undefined) {
+      for (const body of req.outbox.bodies) {
+        this.#insertOutbox.run(sectionId, runId, req.dataType, body, now);
+      }
+      // A sink without the store lands what it commits to the outbox.
+      if (!req.outbox.alsoInStore) landed = req.outbox.records;
+    }
+    const { rejected, lastId } = result;
+    this.#addToRun.run(req.rowsRead, landed, rejected, req.keyFrom, req.keyTo, runId);
+    if (req.cursor !== undefined) {
+      this.#addToSectionAndMove.run(landed, rejected, lastId, req.cursor, sectionId);
+    } else {
+      this.#addToSection.run(landed, rejected, lastId, sectionId);
+    }
+    if (req.lease !== undefined) {
+      this.#renewLease.run(req.lease.expiresAt, sectionId, req.lease.owner);
+    }
+    if (req.fold !== undefined) this.applyFold(sectionId, req.fold);
+    return { ...result, landed };
+  }
+}

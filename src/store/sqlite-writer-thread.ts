@@ -1,0 +1,48 @@
+/**
+ * The writer thread's entry: a second better-sqlite3 connection to the store's file that commits
+ * the batches the main thread posts, in the order posted (see sqlite-writer.ts for the protocol).
+ * SQLite's own work (the inserts, the B-trees, the commit) then runs on the other core while the
+ * main thread parses the next MySQL batch, maps it and aggregates the last one.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import BetterSqlite3 from 'better-sqlite3';
+import { SqliteBatchWriter, type WriteRequest } from './sqlite-batch-writer.js';
+import { SQLITE_PRAGMAS } from './sqlite-pragmas.js';
+import type { WriterMessage, WriterReply } from './sqlite-writer.js';
+
+const port = parentPort;
+if (port === null) throw new Error('sqlite-writer-thread runs as a worker thread only');
+const { file } = workerData as { file: string };
+
+const sqlite = new BetterSqlite3(file, { fileMustExist: true });
+for (const pragma of SQLITE_PRAGMAS) sqlite.pragma(pragma);
+const writer = new SqliteBatchWriter(sqlite);
+
+function errorReply(id: number, err: unknown): WriterReply {
+  const e = err as { name?: unknown; message?: unknown; code?: unknown; details?: unknown };
+  return {
+    id,
+    ok: false,
+    error: {
+      name: typeof e?.name === 'string' ? e.name : 'Error',
+      message: typeof e?.message === 'string' ? e.message : String(err),
+      code: typeof e?.code === 'string' ? e.code : undefined,
+      details: e?.details,
+    },
+  };
+}
+
+port.on('message', (message: WriterMessage) => {
+  if (message.op === 'close') {
+    sqlite.close();
+    port.close();
+    return;
+  }
+  let reply: WriterReply;
+  try {
+    reply = { id: message.id, ok: true, result: writer.commit(message.req as WriteRequest) };
+  } catch (err) {
+    reply = errorReply(message.id, err);
+  }
+  port.postMessage(reply);
+});

@@ -1,0 +1,146 @@
+/**
+ * Where the SQLite store's batches are committed: on its own connection (inline), or in a writer
+ * thread with a connection of its own, so SQLite's work overlaps the main thread's. Both commit
+ * batches in the order they are handed over and both refuse the later batches of a run once one
+ * failed (see SqliteBatchWriter). The thread is used when its compiled file sits beside this one
+ * (the built package); run from TypeScript sources (the unit tests), the store writes inline.
+ */
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import { ERROR_CATALOGUE, SluiceError, type ErrorCode } from '../core/errors.js';
+import type { SqliteBatchWriter, WriteRequest, WriteResult } from './sqlite-batch-writer.js';
+
+/** What the store needs of a writer. */
+export interface BatchWriterPort {
+  /** Commits one batch; calls commit in call order whether or not earlier ones have resolved. */
+  commit(req: WriteRequest): Promise<WriteResult>;
+  /** Waits for the batches handed over, then lets go of the connection (idempotent). */
+  close(): Promise<void>;
+  readonly kind: 'inline' | 'thread';
+}
+
+/** Main thread to writer thread. */
+export type WriterMessage = { op: 'commit'; id: number; req: WriteRequest } | { op: 'close' };
+
+/** Writer thread to main thread: one reply per commit, in order. */
+export type WriterReply =
+  | { id: number; ok: true; result: WriteResult }
+  | {
+      id: number;
+      ok: false;
+      error: { name: string; message: string; code: string | undefined; details: unknown };
+    };
+
+/** Commits on the store's own connection; `exclusive` serialises with its other users. */
+export class InlineWriter implements BatchWriterPort {
+  readonly kind = 'inline';
+  constructor(
+    private readonly writer: SqliteBatchWriter,
+    private readonly exclusive: <T>(fn: () => T) => Promise<T>,
+  ) {}
+
+  commit(req: WriteRequest): Promise<WriteResult> {
+    return this.exclusive(() => this.writer.commit(req));
+  }
+
+  async close(): Promise<void> {}
+}
+
+/** The compiled writer thread, when this module runs from the built package. */
+export function writerThreadUrl(): URL | undefined {
+  const url = new URL('./sqlite-writer-thread.js', import.meta.url);
+  return existsSync(fileURLToPath(url)) ? url : undefined;
+}
+
+/**
+ * Commits in a worker thread holding a second connection to `file`. The thread starts with the
+ * first batch and is unreferenced while idle, so it never keeps the process alive by itself.
+ */
+export class ThreadWriter implements BatchWriterPort {
+  readonly kind = 'thread';
+  #worker: Worker | undefined;
+  #nextId = 1;
+  readonly #waiting = new Map<
+    number,
+    { resolve: (r: WriteResult) => void; reject: (e: Error) => void }
+  >();
+
+  constructor(
+    private readonly file: string,
+    private readonly url: URL,
+  ) {}
+
+  commit(req: WriteRequest): Promise<WriteResult> {
+    const worker = this.#worker ?? this.#start();
+    const id = this.#nextId++;
+    return new Promise((resolve, reject) => {
+      if (this.#waiting.size === 0) worker.ref();
+      this.#waiting.set(id, { resolve, reject });
+      try {
+        worker.postMessage({ op: 'commit', id, req } satisfies WriterMessage);
+      } catch (err) {
+        this.#waiting.delete(id);
+        if (this.#waiting.size === 0) worker.unref();
+        throw err;
+      }
+    });
+  }
+
+  async close(): Promise<void> {
+    const worker = this.#worker;
+    if (worker === undefined) return;
+    this.#worker = undefined;
+    // Messages are handled in order: the batches posted before are committed first.
+    const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
+    worker.ref();
+    worker.postMessage({ op: 'close' } satisfies WriterMessage);
+    await exited;
+  }
+
+  #start(): Worker {
+    const worker = new Worker(this.url, { workerData: { file: this.file } });
+    worker.unref();
+    worker.on('message', (reply: WriterReply) => this.#settle(worker, reply));
+    worker.on('error', (err) => this.#fail(worker, err));
+    worker.on('exit', (code) =>
+      this.#fail(worker, new Error(`the store's writer thread exited with code ${code}`)),
+    );
+    this.#worker = worker;
+    return worker;
+  }
+
+  #settle(worker: Worker, reply: WriterReply): void {
+    const waiting = this.#waiting.get(reply.id);
+    if (waiting === undefined) return;
+    this.#waiting.delete(reply.id);
+    if (this.#waiting.size === 0) worker.unref();
+    if (reply.ok) waiting.resolve(reply.result);
+    else waiting.reject(rebuildError(reply.error));
+  }
+
+  /** The thread died: every batch still waiting fails (none of them is known to have committed). */
+  #fail(worker: Worker, err: Error): void {
+    if (this.#worker === worker) this.#worker = undefined;
+    const waiting = [...this.#waiting.values()];
+    this.#waiting.clear();
+    for (const w of waiting) {
+      w.reject(new SluiceError('STORE_FAILED', `the store's writer thread failed: ${err.message}`));
+    }
+  }
+}
+
+/** A Sluice error crosses as its code and details; a driver error keeps its code (SQLITE_BUSY...). */
+function rebuildError(e: Extract<WriterReply, { ok: false }>['error']): Error {
+  if (e.name === 'SluiceError' && e.code !== undefined && e.code in ERROR_CATALOGUE) {
+    return new SluiceError(
+      e.code as ErrorCode,
+      e.message,
+      e.details as Record<string, unknown> | undefined,
+    );
+  }
+  const err = new Error(e.message) as Error & { code?: string };
+  err.name = e.name;
+  if (e.code !== undefined) err.code = e.code;
+  return err;
+}
