@@ -281,6 +281,48 @@ function migrations(dialect: StoreDialect): Record<string, Migration> {
           .execute();
       },
     },
+    '0008_enduser_email': {
+      async up(db: Kysely<unknown>): Promise<void> {
+        // Folds look endusers up by email: one person is one enduser, whether a row names them
+        // by external id, by email, or both.
+        await db.schema.createIndex('endusers_email_idx').on('endusers').column('email').execute();
+        // Endusers counted by email alone before their external id showed up with that email
+        // join the enduser known by that external id (the first one, when several share it).
+        await sql`CREATE TEMPORARY TABLE enduser_merge AS
+          SELECT e.ident AS from_ident, min(x.id) AS into_id
+          FROM endusers e JOIN endusers x ON x.email = e.email AND x.ident LIKE 'x:%'
+          WHERE e.ident LIKE 'e:%'
+          GROUP BY e.ident`.execute(db);
+        // Two-argument min/max are SQLite's; PostgreSQL calls them least/greatest.
+        const least = sql.raw(dialect === 'sqlite' ? 'min' : 'least');
+        const greatest = sql.raw(dialect === 'sqlite' ? 'max' : 'greatest');
+        await sql`UPDATE endusers SET
+            activity_count = endusers.activity_count + m.n,
+            activity_weight = endusers.activity_weight + m.w,
+            metric_points = endusers.metric_points + m.p,
+            first_seen = ${least}(endusers.first_seen, m.f),
+            last_seen = ${greatest}(endusers.last_seen, m.l),
+            name = coalesce(endusers.name, m.merged_name),
+            company_external_id = coalesce(endusers.company_external_id, m.company)
+          FROM (SELECT g.into_id, sum(e.activity_count) AS n, sum(e.activity_weight) AS w,
+                  sum(e.metric_points) AS p, min(e.first_seen) AS f, max(e.last_seen) AS l,
+                  max(e.name) AS merged_name, max(e.company_external_id) AS company
+                FROM enduser_merge g JOIN endusers e ON e.ident = g.from_ident
+                GROUP BY g.into_id) AS m
+          WHERE endusers.id = m.into_id`.execute(db);
+        await sql`INSERT INTO enduser_actions (action, ident, section_id)
+          SELECT a.action, x.ident, a.section_id
+          FROM enduser_merge g JOIN endusers x ON x.id = g.into_id
+            JOIN enduser_actions a ON a.ident = g.from_ident
+          ON CONFLICT (action, ident, section_id) DO NOTHING`.execute(db);
+        await sql`DELETE FROM enduser_actions
+          WHERE ident IN (SELECT from_ident FROM enduser_merge)`.execute(db);
+        await sql`DELETE FROM endusers WHERE ident IN (SELECT from_ident FROM enduser_merge)`.execute(
+          db,
+        );
+        await sql`DROP TABLE enduser_merge`.execute(db);
+      },
+    },
   };
 }
 

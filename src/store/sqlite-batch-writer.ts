@@ -59,6 +59,30 @@ export type EnduserParams = [
   activityWeight: number,
   metricPoints: number,
 ];
+/** A tuple without its first N elements. */
+type Tail<
+  T extends unknown[],
+  N extends number,
+  Dropped extends unknown[] = [],
+> = Dropped['length'] extends N
+  ? T
+  : T extends [infer H, ...infer R]
+    ? Tail<R, N, [...Dropped, H]>
+    : T;
+
+/** An enduser row as the fold reads it back to merge it. */
+interface StoredEnduser {
+  external_id: string | null;
+  email: string | null;
+  name: string | null;
+  company_external_id: string | null;
+  first_seen: string;
+  last_seen: string;
+  activity_count: number;
+  activity_weight: number;
+  metric_points: number;
+}
+
 export type CompanyParams = [
   externalId: string,
   firstSeen: string,
@@ -188,6 +212,11 @@ export class SqliteBatchWriter {
   readonly #upsertEnduserAction: Statement;
   readonly #upsertMetricDay: Statement;
   readonly #setFolded: Statement;
+  readonly #enduserByEmail: BetterSqlite3.Statement<[string], { ident: string }>;
+  readonly #enduser: BetterSqlite3.Statement<[string], StoredEnduser>;
+  readonly #deleteEnduser: Statement;
+  readonly #copyPairs: Statement;
+  readonly #deletePairs: Statement;
   readonly #runState: BetterSqlite3.Statement<[number], { section_id: number; status: string }>;
   readonly #addToRun: Statement;
   readonly #addToSection: Statement;
@@ -228,6 +257,22 @@ export class SqliteBatchWriter {
     this.#upsertEnduserAction = prepare(UPSERT_ENDUSER_ACTION);
     this.#upsertMetricDay = prepare(UPSERT_METRIC_DAY);
     this.#setFolded = prepare('UPDATE sections SET folded_id = max(folded_id, ?) WHERE id = ?');
+    // The first enduser known by an external id with this email (endusers_email_idx).
+    this.#enduserByEmail = sqlite.prepare(
+      `SELECT ident FROM endusers WHERE email = ? AND ident LIKE 'x:%' ORDER BY id LIMIT 1`,
+    );
+    this.#enduser = sqlite.prepare(
+      `SELECT external_id, email, name, company_external_id, first_seen, last_seen, activity_count,
+         activity_weight, metric_points
+       FROM endusers WHERE ident = ?`,
+    );
+    this.#deleteEnduser = prepare('DELETE FROM endusers WHERE ident = ?');
+    this.#copyPairs = prepare(
+      `INSERT INTO enduser_actions (action, ident, section_id)
+       SELECT action, ?, section_id FROM enduser_actions WHERE ident = ?
+       ON CONFLICT (action, ident, section_id) DO NOTHING`,
+    );
+    this.#deletePairs = prepare('DELETE FROM enduser_actions WHERE ident = ?');
     this.#runState = sqlite.prepare('SELECT section_id, status FROM runs WHERE id = ?');
     this.#addToRun = prepare(
       `UPDATE runs SET rows_read = rows_read + ?, landed = landed + ?, rejected = rejected + ?,
@@ -341,14 +386,58 @@ export class SqliteBatchWriter {
     return rejected;
   }
 
-  /** Upserts folded aggregates and moves `folded_id` to what they cover (inside a transaction). */
+  /**
+   * Upserts folded aggregates and moves `folded_id` to what they cover (inside a transaction).
+   * One person is one enduser: an enduser known by external id takes in what was counted for its
+   * email alone (`e:<email>`, before the external id showed up), and records carrying only an
+   * email count for the enduser whose external id came with that email.
+   */
   applyFold(sectionId: number, fold: FoldRows): void {
-    for (const p of fold.endusers) this.#upsertEnduser.run(...p);
+    /** `e:<email>` idents counted under an external id's ident instead. */
+    const merged = new Map<string, string>();
+    for (const p of fold.endusers) {
+      if (!p[0].startsWith('x:')) continue;
+      this.#upsertEnduser.run(...p);
+      if (p[2] !== null) this.#mergeEmailEnduser(p[0], `e:${p[2]}`);
+    }
+    for (const p of fold.endusers) {
+      if (p[0].startsWith('x:')) continue;
+      const known = p[2] === null ? undefined : this.#enduserByEmail.get(p[2]);
+      if (known === undefined) {
+        this.#upsertEnduser.run(...p);
+        continue;
+      }
+      merged.set(p[0], known.ident);
+      this.#upsertEnduser.run(known.ident, null, ...(p.slice(2) as Tail<EnduserParams, 2>));
+    }
     for (const p of fold.companies) this.#upsertCompany.run(...p);
     for (const p of fold.actionDays) this.#upsertActionDay.run(...p);
-    for (const p of fold.pairs) this.#upsertEnduserAction.run(...p);
+    for (const [action, ident, section] of fold.pairs) {
+      this.#upsertEnduserAction.run(action, merged.get(ident) ?? ident, section);
+    }
     for (const p of fold.metricDays) this.#upsertMetricDay.run(...p);
     this.#setFolded.run(fold.through, sectionId);
+  }
+
+  /** Moves an email-only enduser (and its actions) into the enduser known by external id. */
+  #mergeEmailEnduser(into: string, from: string): void {
+    const e = this.#enduser.get(from);
+    if (e === undefined) return;
+    this.#upsertEnduser.run(
+      into,
+      null,
+      e.email,
+      e.name,
+      e.company_external_id,
+      e.first_seen,
+      e.last_seen,
+      e.activity_count,
+      e.activity_weight,
+      e.metric_points,
+    );
+    this.#copyPairs.run(into, from);
+    this.#deletePairs.run(from);
+    this.#deleteEnduser.run(from);
   }
 
   /** Counts what landed into the section (and moves landed_id) for pushed data. */

@@ -166,6 +166,95 @@ describe('rollups kept by commitBatch', () => {
     expect(await store.listSections()).toEqual([]);
   });
 
+  it('join endusers counted by email alone to the external id that came with that email (0008)', async () => {
+    const file = join(dir, 'sluice.db');
+    const sqlite = new BetterSqlite3(file);
+    const db = new Kysely<unknown>({ dialect: new SqliteDialect({ database: sqlite }) });
+    const migrated = await new Migrator({ db, provider: createMigrationProvider() }).migrateTo(
+      '0007_sink',
+    );
+    expect(migrated.error).toBeUndefined();
+    const now = '2024-06-01T00:00:00.000Z';
+    await sql`INSERT INTO integrations (name, host, port, user_name, database_name, enabled, created_at, updated_at)
+      VALUES ('db', 'h', 3306, 'u', 'd', 1, ${now}, ${now})`.execute(db);
+    await sql`INSERT INTO sections (integration_id, name, data_type, direction, table_name, key_column, batch_size,
+      schedule, model, mapping, info, created_at, updated_at)
+      VALUES (1, 'a', 'activities', 'receive', 'a', 'id', 10, 'every 1h', NULL, '{"email":"e"}', '[]', ${now}, ${now})`.execute(
+      db,
+    );
+    // Two people known by external id, one of them also counted by email alone; one only by email.
+    await sql`INSERT INTO endusers (ident, external_id, email, name, company_external_id, first_seen,
+        last_seen, activity_count, activity_weight, metric_points) VALUES
+      ('x:u1', 'u1', 'p@x.io', NULL, 'acme', '2024-05-03T00:00:00.000Z', '2024-05-04T00:00:00.000Z', 2, 2, 0),
+      ('e:p@x.io', NULL, 'p@x.io', 'Pat', NULL, '2024-05-01T00:00:00.000Z', '2024-05-02T00:00:00.000Z', 3, 5, 0),
+      ('x:u2', 'u2', 'q@x.io', NULL, NULL, '2024-05-01T00:00:00.000Z', '2024-05-01T00:00:00.000Z', 1, 1, 0),
+      ('e:r@x.io', NULL, 'r@x.io', NULL, NULL, '2024-05-01T00:00:00.000Z', '2024-05-01T00:00:00.000Z', 1, 1, 0)`.execute(
+      db,
+    );
+    await sql`INSERT INTO enduser_actions (action, ident, section_id) VALUES
+      ('click', 'x:u1', 1), ('click', 'e:p@x.io', 1), ('view', 'e:p@x.io', 1), ('view', 'e:r@x.io', 1)`.execute(
+      db,
+    );
+    await db.destroy();
+
+    await open();
+    const check = new Kysely<{
+      endusers: Record<string, unknown>;
+      enduser_actions: Record<string, unknown>;
+    }>({ dialect: new SqliteDialect({ database: new BetterSqlite3(file, { readonly: true }) }) });
+    try {
+      expect(
+        await check
+          .selectFrom('endusers')
+          .select(['ident', 'name', 'company_external_id', 'first_seen', 'last_seen'])
+          .select(['activity_count', 'activity_weight'])
+          .orderBy('ident')
+          .execute(),
+      ).toEqual([
+        {
+          ident: 'e:r@x.io',
+          name: null,
+          company_external_id: null,
+          first_seen: '2024-05-01T00:00:00.000Z',
+          last_seen: '2024-05-01T00:00:00.000Z',
+          activity_count: 1,
+          activity_weight: 1,
+        },
+        {
+          ident: 'x:u1',
+          name: 'Pat',
+          company_external_id: 'acme',
+          first_seen: '2024-05-01T00:00:00.000Z',
+          last_seen: '2024-05-04T00:00:00.000Z',
+          activity_count: 5,
+          activity_weight: 7,
+        },
+        {
+          ident: 'x:u2',
+          name: null,
+          company_external_id: null,
+          first_seen: '2024-05-01T00:00:00.000Z',
+          last_seen: '2024-05-01T00:00:00.000Z',
+          activity_count: 1,
+          activity_weight: 1,
+        },
+      ]);
+      const pairs = await check
+        .selectFrom('enduser_actions')
+        .select(['action', 'ident'])
+        .orderBy('action')
+        .orderBy('ident')
+        .execute();
+      expect(pairs.map((p) => `${String(p.action)} ${String(p.ident)}`)).toEqual([
+        'click x:u1',
+        'view e:r@x.io',
+        'view x:u1',
+      ]);
+    } finally {
+      await check.destroy();
+    }
+  });
+
   it('are filled from data landed before the migration that added them', async () => {
     // A store as the first release left it: migrated to 0001 only, with landed rows.
     const file = join(dir, 'sluice.db');

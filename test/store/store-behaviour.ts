@@ -660,6 +660,73 @@ export function storeBehaviour(name: string, open: () => Promise<StoreUnderTest>
         });
       });
 
+      it('counts one person once: an email-only enduser joins the external id that comes with its email', async () => {
+        const s = await applyOne();
+        const at = (d: string) => `2024-03-0${d}T00:00:00.000Z`;
+        const runOnce = async (records: ActivityRecord[]) => {
+          const run = await store.startRun(s.id, 'manual');
+          await store.commitBatch(batch(s, run.id, { records }));
+          await store.finishRun(run.id, { status: 'succeeded' });
+        };
+        const endusers = () =>
+          db
+            .selectFrom('endusers')
+            .select(['ident', 'external_id', 'email', 'name', 'activity_count', 'first_seen'])
+            .select(['last_seen'])
+            .orderBy('ident')
+            .execute();
+        const pairs = async () =>
+          (
+            await db
+              .selectFrom('enduser_actions')
+              .select(['action', 'ident'])
+              .orderBy('action')
+              .orderBy('ident')
+              .execute()
+          ).map((p) => `${p.action} ${p.ident}`);
+        // First seen by email alone, under two actions.
+        await runOnce([
+          activity(1, { externalId: undefined, email: 'ann@x.io', name: 'Ann', date: at('2') }),
+          activity(2, { externalId: undefined, email: 'ann@x.io', action: 'view', date: at('3') }),
+          activity(3, { externalId: undefined, email: 'bob@x.io', date: at('3') }),
+        ]);
+        expect((await endusers()).map((e) => e.ident)).toEqual(['e:ann@x.io', 'e:bob@x.io']);
+        // Her external id shows up with that email: the email-only enduser joins it.
+        await runOnce([activity(4, { externalId: 'u-ann', email: 'ann@x.io', date: at('5') })]);
+        // An email-only row now counts for the external id, in the same run as a new pairing.
+        await runOnce([
+          activity(5, { externalId: undefined, email: 'ann@x.io', action: 'edit', date: at('6') }),
+          activity(6, { externalId: 'u-bob', email: 'bob@x.io', date: at('4') }),
+          activity(7, { externalId: undefined, email: 'bob@x.io', date: at('7') }),
+        ]);
+        expect(await endusers()).toEqual([
+          {
+            ident: 'x:u-ann',
+            external_id: 'u-ann',
+            email: 'ann@x.io',
+            name: 'Ann',
+            activity_count: 4,
+            first_seen: at('2'),
+            last_seen: at('6'),
+          },
+          {
+            ident: 'x:u-bob',
+            external_id: 'u-bob',
+            email: 'bob@x.io',
+            name: null,
+            activity_count: 3,
+            first_seen: at('3'),
+            last_seen: at('7'),
+          },
+        ]);
+        expect(await pairs()).toEqual([
+          'edit x:u-ann',
+          'login x:u-ann',
+          'login x:u-bob',
+          'view x:u-ann',
+        ]);
+      });
+
       it('upserts endusers by external id, else by email, keeping first and last seen and filling blanks', async () => {
         const s = await applyOne();
         const run = await store.startRun(s.id, 'manual');
