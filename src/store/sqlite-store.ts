@@ -241,6 +241,8 @@ const FOLD_EVERY_ENTRIES = 50_000;
 /** What a section landed since its last fold: the enduser/company counters and the rollups. */
 class Pending {
   rows = 0;
+  /** Counts include records that did not land: read the section back from the store. */
+  dirty = false;
   /** The highest landed row id counted here (`base` before any). */
   covered: number;
   constructor(
@@ -604,13 +606,16 @@ class SqliteStore implements Store {
    * Per section, the landed rows not yet folded into endusers, companies and the rollups: folding
    * every batch cost an upsert per distinct enduser per batch, about as much as landing the rows.
    * Rows with id up to `sections.folded_id` are folded; those up to `landed_id` landed. A batch's
-   * records are counted here once its commit reports which of them landed (so while the writer
-   * commits the next batch), and the fold of what is counted rides in a later batch's
+   * records are counted here as it is handed to the writer; when its commit fails or reports
+   * rows that did not land (they had landed before), the counts are marked dirty and read back
+   * from the store. A fold waits for the batches in flight, then rides in the next batch's
    * transaction. When the process dies with rows pending, they are read back from the store.
    */
   readonly #pending = new Map<number, Pending>();
   /** Per section, batches handed to the writer and not yet settled. */
-  readonly #inFlight = new Map<number, number>();
+  readonly #inFlight = new Map<number, Set<Promise<void>>>();
+  /** Settles when the last hand-over to the writer has (see commitBatch). */
+  #handingOver: Promise<void> = Promise.resolve();
   /**
    * Runs with a failed batch: their later batches are refused here too, for a failure before the
    * batch reached the writer (which refuses the later batches of a run it saw fail).
@@ -682,14 +687,24 @@ class SqliteStore implements Store {
   // --- the hot path -------------------------------------------------------------------------
 
   /**
-   * Hands the batch to the writer and, once it reports which records landed, counts those in the
-   * section's pending aggregates. A caller may hand over the next batch before this one settles:
-   * batches commit in order, and after a failure the later batches of the run fail too.
+   * Hands the batch to the writer, having counted its records in the section's pending
+   * aggregates (so they are garbage as soon as they are sent, not kept until the commit). A
+   * caller may hand over the next batch before this one settles: batches commit in order, and
+   * after a failure the later batches of the run fail too. A batch whose records did not all
+   * land (a lookback, a reset) marks the counts dirty: they are read back from the store.
    */
   async commitBatch(batch: CommitBatch): Promise<CommitResult> {
     return this.#guard('commitBatch', async () => {
+      // Hand-overs run one after another in call order (one may first wait for its section's
+      // batches in flight to settle), so the writer gets the batches in that order.
+      const handed = this.#handingOver.then(() => this.#handOver(batch));
+      this.#handingOver = handed.then(
+        () => undefined,
+        () => undefined,
+      );
+      const { written, counted, folded } = await handed;
       try {
-        return await this.#commitBatch(batch);
+        return await this.#landed(batch.sectionId, written, counted, folded);
       } catch (err) {
         this.#failedRuns.add(batch.runId);
         throw err;
@@ -697,14 +712,10 @@ class SqliteStore implements Store {
     });
   }
 
-  /**
-   * Everything up to handing the batch over runs synchronously, so batches go to the writer in
-   * call order, and a failure up to there marks the run before the next batch is handed over.
-   */
-  #commitBatch(batch: CommitBatch): Promise<CommitResult> {
+  async #handOver(
+    batch: CommitBatch,
+  ): Promise<{ written: Promise<WriteResult>; counted?: Pending; folded?: Pending }> {
     const { sectionId, runId } = batch;
-    let written: Promise<WriteResult>;
-    let folded: Pending | undefined;
     try {
       if (this.#failedRuns.has(runId)) {
         throw new SluiceError(
@@ -713,22 +724,28 @@ class SqliteStore implements Store {
           { sectionId, runId },
         );
       }
-      const inFlight = this.#inFlight.get(sectionId) ?? 0;
-      // With nothing of the section in flight the store is settled: check the aggregates held
-      // against it (and read back rows landed but never counted). In flight, they are ours.
-      let pending = inFlight === 0 ? this.#current(sectionId) : this.#pending.get(sectionId);
-      // Undefined: the section is gone (the writer will say so), or a batch in flight failed and
-      // took the aggregates with it (the store reads the landed rows back once settled).
-      let fold: FoldRows | undefined;
+      let pending = this.#pending.get(sectionId);
+      if (pending === undefined || pending.dirty) {
+        // Settled, the store is the truth: check what is held against it, or read it back.
+        await this.#settledFor(sectionId);
+        pending = this.#current(sectionId);
+      }
+      let folded: Pending | undefined;
       if (
         pending !== undefined &&
         (pending.rows >= FOLD_EVERY_ROWS || pending.entries >= FOLD_EVERY_ENTRIES)
       ) {
-        fold = foldRows(pending);
-        folded = pending;
-        pending = new Pending(new SeenSet(), this.#rollups.batch(sectionId), pending.covered);
-        this.#pending.set(sectionId, pending);
+        // A fold covers exactly the rows landed so far: wait for the batches in flight.
+        await this.#settledFor(sectionId);
+        folded = this.#current(sectionId);
+        pending = undefined;
+        if (folded !== undefined) {
+          pending = new Pending(new SeenSet(), this.#rollups.batch(sectionId), folded.covered);
+          this.#pending.set(sectionId, pending);
+        }
       }
+      // Undefined: the section is gone (the writer will say so).
+      if (pending !== undefined) countLanded(pending, batch, []);
       const req: WriteRequest = {
         sectionId,
         runId,
@@ -743,42 +760,62 @@ class SqliteStore implements Store {
       };
       if (batch.outbox !== undefined) req.outbox = batch.outbox;
       if (batch.lease !== undefined) req.lease = batch.lease;
-      if (fold !== undefined) req.fold = fold;
-      written = this.#writer.commit(req);
-      this.#inFlight.set(sectionId, inFlight + 1);
+      if (folded !== undefined) req.fold = foldRows(folded);
+      const written = this.#writer.commit(req);
+      const settled = written.then(
+        () => undefined,
+        () => undefined,
+      );
+      const inFlight = this.#inFlight.get(sectionId) ?? new Set<Promise<void>>();
+      inFlight.add(settled);
+      this.#inFlight.set(sectionId, inFlight);
+      void settled.then(() => {
+        inFlight.delete(settled);
+        if (inFlight.size === 0 && this.#inFlight.get(sectionId) === inFlight) {
+          this.#inFlight.delete(sectionId);
+        }
+      });
+      this.#settled = Promise.all([this.#settled, settled]);
+      return {
+        written,
+        ...(pending !== undefined ? { counted: pending } : {}),
+        ...(folded !== undefined ? { folded } : {}),
+      };
     } catch (err) {
       this.#failedRuns.add(runId);
-      return Promise.reject(err);
+      // Its records may be counted, in part: read the section back once settled.
+      const pending = this.#pending.get(sectionId);
+      if (pending !== undefined) pending.dirty = true;
+      throw err;
     }
-    this.#settled = Promise.allSettled([this.#settled, written]);
-    return this.#landed(batch, written, folded);
   }
 
-  /** Once the writer answered: counts the records that landed in the section's aggregates. */
+  /** Waits for the section's batches handed to the writer so far, whatever their outcome. */
+  async #settledFor(sectionId: number): Promise<void> {
+    const inFlight = this.#inFlight.get(sectionId);
+    if (inFlight !== undefined) await Promise.all(inFlight);
+  }
+
+  /** Once the writer answered: what landed; counts that turn out wrong are marked for reading back. */
   async #landed(
-    batch: CommitBatch,
+    sectionId: number,
     written: Promise<WriteResult>,
+    counted: Pending | undefined,
     folded: Pending | undefined,
   ): Promise<CommitResult> {
-    const { sectionId } = batch;
     let result: WriteResult;
     try {
       result = await written;
     } catch (err) {
-      // What was counted but not folded is lost with it: it is read back from the store once
-      // nothing of the section is in flight.
-      this.#pending.delete(sectionId);
+      // Counted, not landed: the section's counts are read back from the store once settled.
+      if (counted !== undefined) counted.dirty = true;
       throw err;
-    } finally {
-      const left = (this.#inFlight.get(sectionId) ?? 1) - 1;
-      if (left === 0) this.#inFlight.delete(sectionId);
-      else this.#inFlight.set(sectionId, left);
     }
     if (folded !== undefined) this.#rollups.committed(folded.rollup);
-    const counting = this.#pending.get(sectionId);
-    if (counting !== undefined && result.lastId > 0) {
-      countLanded(counting, batch, result.skipped);
-      counting.covered = Math.max(counting.covered, result.lastId);
+    if (counted !== undefined) {
+      // Rows landed before were counted then: these are counted twice now.
+      if (result.skipped.length > 0) counted.dirty = true;
+      counted.covered = Math.max(counted.covered, result.lastId);
     }
     return { landed: result.landed, rejected: result.rejected };
   }
@@ -841,7 +878,12 @@ class SqliteStore implements Store {
       return undefined;
     }
     const held = this.#pending.get(sectionId);
-    if (held !== undefined && held.base === state.folded_id && held.covered === state.landed_id) {
+    if (
+      held !== undefined &&
+      !held.dirty &&
+      held.base === state.folded_id &&
+      held.covered === state.landed_id
+    ) {
       return held;
     }
     const pending = new Pending(new SeenSet(), this.#rollups.batch(sectionId), state.folded_id);

@@ -40,8 +40,13 @@ export class InlineWriter implements BatchWriterPort {
     private readonly exclusive: <T>(fn: () => T) => Promise<T>,
   ) {}
 
+  /** The last commit handed over: the connection's lock alone does not serve waiters in order. */
+  #tail: Promise<unknown> = Promise.resolve();
+
   commit(req: WriteRequest): Promise<WriteResult> {
-    return this.exclusive(() => this.writer.commit(req));
+    const committed = this.#tail.then(() => this.exclusive(() => this.writer.commit(req)));
+    this.#tail = committed.catch(() => undefined);
+    return committed;
   }
 
   async close(): Promise<void> {}

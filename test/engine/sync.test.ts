@@ -378,7 +378,7 @@ describe('lookback, reset and failures', () => {
     const values = Array.from({ length: 20 }, (_, i) => `(${i + 1}, 'u${i % 4}@x.io', 'a')`);
     await db.exec(`INSERT INTO steady VALUES ${values.join(',')}`);
     await h.apply([activity('steady', 'id')]);
-    // The third batch carries a record SQLite refuses (date is NOT NULL), while the engine has
+    // The third batch carries a record SQLite refuses (weight is NOT NULL), while the engine has
     // already handed the batches after it to the store.
     let calls = 0;
     const flaky = new Proxy(h.store, {
@@ -387,7 +387,7 @@ describe('lookback, reset and failures', () => {
           return (b: CommitBatch) => {
             calls++;
             if (calls !== 3) return target.commitBatch(b);
-            const broken = b.records.map((r, i) => (i === 0 ? { ...r, date: null } : r));
+            const broken = b.records.map((r, i) => (i === 0 ? { ...r, weight: null } : r));
             return target.commitBatch({ ...b, records: broken as ActivityRecord[] });
           };
         }
