@@ -1,8 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { Command, CommanderError, Option } from 'commander';
-import { parse as parseYaml, YAMLParseError } from 'yaml';
-import { parseConfig } from '../core/config.js';
 import { SluiceError, isSluiceError } from '../core/errors.js';
 import type { ConfigIssue, RunRecord } from '../core/types.js';
 import { applyConfig, exportConfig, findSection, resetCursor } from '../engine/config-ops.js';
@@ -108,6 +106,12 @@ Exit codes: 0 done, 1 a run or connection failed, 2 bad input (nothing changed).
           EXIT_BAD_INPUT,
         );
       }
+      // Loaded here only: the YAML parser and the config schema (zod) cost a tenth of a second
+      // at start, and no other command needs them.
+      const [{ parse: parseYaml, YAMLParseError }, { parseConfig }] = await Promise.all([
+        import('yaml'),
+        import('../core/config.js'),
+      ]);
       let doc: unknown;
       try {
         doc = parseYaml(text);

@@ -6,16 +6,10 @@
  * password.
  */
 import type { Command } from 'commander';
-import {
-  ROLES,
-  TokenNameSchema,
-  UserCreateRequestSchema,
-  type Role,
-  type User,
-} from '../core/api.js';
+import type { Role, User } from '../core/api.js';
+import { ROLES } from '../core/types.js';
 import { SluiceError } from '../core/errors.js';
 import { hashPassword } from '../server/passwords.js';
-import { createTenantToken } from '../server/tenant-tokens.js';
 import { openTokenStore, openUserStore } from '../store/open-store.js';
 import type { UserStore } from '../store/user-store.js';
 import type { Context } from './context.js';
@@ -100,7 +94,11 @@ async function readPassword(input: Input, fromStdin: boolean): Promise<string> {
   return first;
 }
 
-function checkPassword(password: string): void {
+/** The API contract's schemas (zod), loaded by the commands that check input with them only. */
+const contract = () => import('../core/api.js');
+
+async function checkPassword(password: string): Promise<void> {
+  const { UserCreateRequestSchema } = await contract();
   const parsed = UserCreateRequestSchema.shape.password.safeParse(password);
   if (!parsed.success) {
     throw new SluiceError(
@@ -135,6 +133,7 @@ export function registerServerCommands(program: Command, deps: CommandDeps): voi
     .action(
       async (opts: { email: string; role: string; passwordStdin?: boolean; json?: boolean }) => {
         const r = role(opts.role);
+        const { UserCreateRequestSchema } = await contract();
         const email = UserCreateRequestSchema.shape.email.safeParse(opts.email.trim());
         if (!email.success) {
           throw new SluiceError('CONFIG_INVALID', `--email: "${opts.email}" is not an email`, {
@@ -142,7 +141,7 @@ export function registerServerCommands(program: Command, deps: CommandDeps): voi
           });
         }
         const password = await readPassword(deps.input, opts.passwordStdin ?? false);
-        checkPassword(password);
+        await checkPassword(password);
         await deps.withContext(async (ctx) => {
           const created = await openUserStore(ctx.store).createUser({
             email: email.data,
@@ -199,7 +198,7 @@ export function registerServerCommands(program: Command, deps: CommandDeps): voi
         const password = wantsPassword
           ? await readPassword(deps.input, opts.passwordStdin ?? false)
           : undefined;
-        if (password !== undefined) checkPassword(password);
+        if (password !== undefined) await checkPassword(password);
         await deps.withContext(async (ctx) => {
           const users = openUserStore(ctx.store);
           const found = await findUser(users, opts.email);
@@ -236,6 +235,7 @@ export function registerServerCommands(program: Command, deps: CommandDeps): voi
     .requiredOption('--name <name>', 'a unique name; labels the data the token pushes')
     .option('--json', 'print { token, secret } as JSON')
     .action(async (opts: { name: string; json?: boolean }) => {
+      const { TokenNameSchema } = await contract();
       const name = TokenNameSchema.safeParse(opts.name);
       if (!name.success) {
         throw new SluiceError(
@@ -245,6 +245,7 @@ export function registerServerCommands(program: Command, deps: CommandDeps): voi
         );
       }
       await deps.withContext(async (ctx) => {
+        const { createTenantToken } = await import('../server/tenant-tokens.js');
         const created = await createTenantToken(openTokenStore(ctx.store), name.data, 'cli');
         if (opts.json) {
           out.stdout(`${JSON.stringify(created)}\n`);

@@ -50,7 +50,7 @@
  * | GET | /api/health, /api/docs, /metrics | public |
  */
 import { z } from 'zod';
-import { DATA_TYPES, DIRECTIONS, MODELS, SINK_TYPES } from './types.js';
+import { DATA_TYPES, DIRECTIONS, MODELS, ROLES, SINK_TYPES } from './types.js';
 import { ACTIVITY_TARGETS, MANDATORY_TARGETS, METRIC_TARGETS } from './config.js';
 
 /** The header carrying the session's CSRF token on state-changing requests. */
@@ -60,7 +60,7 @@ export const SESSION_COOKIE = 'sluice_session';
 
 // --- roles -------------------------------------------------------------------------------------
 
-export const ROLES = ['viewer', 'admin', 'superadmin'] as const;
+export { ROLES };
 export const RoleSchema = z.enum(ROLES);
 export type Role = z.infer<typeof RoleSchema>;
 

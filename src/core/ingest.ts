@@ -15,7 +15,7 @@ import {
   toIsoDate,
   toText,
 } from './coerce.js';
-import { ACTIVITY_TARGETS, parseModel } from './config.js';
+import { ACTIVITY_TARGETS, parseModel } from './section-shape.js';
 import { MAX_TEXT_LENGTH } from './mapping.js';
 import { MODELS, type ActivityRecord, type MetricRecord, type RejectCode } from './types.js';
 

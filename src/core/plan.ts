@@ -1,4 +1,4 @@
-import { checkSectionShape } from './config.js';
+import { checkSectionShape } from './section-shape.js';
 import { MAX_KEY_LENGTH, keyTypeOf, parseLookback } from './keys.js';
 import type {
   ColumnInfo,

@@ -1,6 +1,8 @@
 /** The domain vocabulary of Sluice (see DESIGN.md). Pure types: no I/O, no imports from other folders. */
 
 export const DATA_TYPES = ['activities', 'metrics'] as const;
+/** User roles, least to most allowed (see core/api.ts). */
+export const ROLES = ['viewer', 'admin', 'superadmin'] as const;
 export type DataType = (typeof DATA_TYPES)[number];
 
 export const DIRECTIONS = ['receive', 'off'] as const;
