@@ -4,7 +4,9 @@
  * query building (the same SQL in Kysely form stays in git history and runs on PostgreSQL).
  */
 import type BetterSqlite3 from 'better-sqlite3';
+import type { Selectable } from 'kysely';
 import type { RunStatus } from '../core/types.js';
+import type { IntegrationsTable } from './schema.js';
 
 /** A run row joined with its section's name, as the statements return it. */
 export interface RunRow {
@@ -48,6 +50,11 @@ export class SqliteRunStatements {
     [status: string, finishedAt: string, error: string | null, code: string | null, runId: number]
   >;
   readonly run: BetterSqlite3.Statement<[runId: number], RunRow>;
+  /** The integration a run connects with, read on every tick too. */
+  readonly integrationByName: BetterSqlite3.Statement<
+    [name: string],
+    Selectable<IntegrationsTable>
+  >;
 
   constructor(sqlite: BetterSqlite3.Database) {
     this.takeLock = sqlite.prepare(
@@ -86,5 +93,6 @@ export class SqliteRunStatements {
        FROM runs JOIN sections ON sections.id = runs.section_id
        WHERE runs.id = ?`,
     );
+    this.integrationByName = sqlite.prepare('SELECT * FROM integrations WHERE name = ?');
   }
 }

@@ -1108,11 +1108,10 @@ class SqliteStore implements Store {
   async getIntegration(name: string): Promise<StoredIntegration | undefined> {
     return this.#guard('getIntegration', async () => {
       if (name === INGEST_INTEGRATION) return undefined;
+      // In the connection's turn: a transaction applying config may be open on it.
       const row = await this.#db
-        .selectFrom('integrations')
-        .selectAll()
-        .where('name', '=', name)
-        .executeTakeFirst();
+        .connection()
+        .execute(async () => this.#runs.integrationByName.get(name));
       return row && toStoredIntegration(row);
     });
   }
