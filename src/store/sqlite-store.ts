@@ -342,7 +342,27 @@ function foldRows(pending: Pending): FoldRows {
   for (const [id, c] of seen.companies) {
     companies.push([id, c.first, c.last, c.activities, c.weight, c.points]);
   }
-  return { through: pending.covered, endusers, companies, ...rollup.rows() };
+  const { actionDays, pairs, metricDays } = rollup.rows();
+  // In the order of each table's unique key, so the upserts walk its B-tree instead of seeking
+  // all over it (metric_daily: about one upsert a point; 4.6 s of 12 for a million points).
+  endusers.sort(byColumns(0));
+  companies.sort(byColumns(0));
+  actionDays.sort(byColumns(0, 1));
+  pairs.sort(byColumns(0, 1));
+  metricDays.sort(byColumns(0, 1, 2, 3));
+  return { through: pending.covered, endusers, companies, actionDays, pairs, metricDays };
+}
+
+/** Orders parameter tuples by the text columns given, in SQLite's default (binary) collation. */
+function byColumns(...columns: number[]): (a: readonly unknown[], b: readonly unknown[]) => number {
+  return (a, b) => {
+    for (const c of columns) {
+      const x = a[c] as string;
+      const y = b[c] as string;
+      if (x !== y) return x < y ? -1 : 1;
+    }
+    return 0;
+  };
 }
 
 interface LandedActivityRow {
