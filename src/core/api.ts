@@ -51,7 +51,7 @@
  */
 import { z } from 'zod';
 import { DATA_TYPES, DIRECTIONS, MODELS, ROLES, SINK_TYPES } from './types.js';
-import { ACTIVITY_TARGETS, MANDATORY_TARGETS, METRIC_TARGETS } from './config.js';
+import { ACTIVITY_TARGETS, MANDATORY_TARGETS, METRIC_TARGETS } from './section-shape.js';
 
 /** The header carrying the session's CSRF token on state-changing requests. */
 export const CSRF_HEADER = 'x-csrf-token';

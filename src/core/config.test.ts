@@ -1,14 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
+import { parseConfig, type ConfigResult } from './config.js';
 import {
   DEFAULT_BATCH_SIZE,
   DEFAULT_SCHEDULE,
   MAX_BATCH_SIZE,
   checkSectionShape,
-  parseConfig,
   parseModel,
-  type ConfigResult,
-} from './config.js';
+} from './section-shape.js';
 import type { ConfigIssue, SectionConfig, SluiceConfig } from './types.js';
 
 const SAMPLE = `

@@ -3,26 +3,12 @@ import type { ConfigIssue, SectionConfig, SinkConfig, SluiceConfig } from './typ
 import { DATA_TYPES, DIRECTIONS, MODELS, PLANHAT_BASE_URL, SINK_TYPES } from './types.js';
 import { parseSchedule } from './schedule.js';
 import {
-  ACTIVITY_TARGETS,
   DEFAULT_BATCH_SIZE,
   DEFAULT_SCHEDULE,
-  MANDATORY_TARGETS,
   MAX_BATCH_SIZE,
-  METRIC_TARGETS,
   checkSectionShape,
   parseModel,
 } from './section-shape.js';
-
-export {
-  ACTIVITY_TARGETS,
-  DEFAULT_BATCH_SIZE,
-  DEFAULT_SCHEDULE,
-  MANDATORY_TARGETS,
-  MAX_BATCH_SIZE,
-  METRIC_TARGETS,
-  checkSectionShape,
-  parseModel,
-};
 
 const nameSchema = z
   .string()

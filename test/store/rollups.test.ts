@@ -42,6 +42,33 @@ afterEach(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
+/**
+ * A store file as an older release left it: migrated up to `version`, with one integration and
+ * its sections `a` (activities, id 1) and `m` (metrics, Company, id 2). Close `db` before opening.
+ */
+async function storeAt(
+  version: string,
+): Promise<{ db: Kysely<unknown>; file: string; now: string }> {
+  const file = join(dir, 'sluice.db');
+  const db = new Kysely<unknown>({
+    dialect: new SqliteDialect({ database: new BetterSqlite3(file) }),
+  });
+  const migrated = await new Migrator({ db, provider: createMigrationProvider() }).migrateTo(
+    version,
+  );
+  expect(migrated.error).toBeUndefined();
+  const now = '2024-06-01T00:00:00.000Z';
+  await sql`INSERT INTO integrations (name, host, port, user_name, database_name, enabled, created_at, updated_at)
+    VALUES ('db', 'h', 3306, 'u', 'd', 1, ${now}, ${now})`.execute(db);
+  await sql`INSERT INTO sections (integration_id, name, data_type, direction, table_name, key_column, batch_size,
+    schedule, model, mapping, info, created_at, updated_at)
+    VALUES (1, 'a', 'activities', 'receive', 'a', 'id', 10, 'every 1h', NULL, '{"email":"e"}', '[]', ${now}, ${now}),
+           (1, 'm', 'metrics', 'receive', 'm', 'id', 10, 'every 1h', 'Company', '{}', '[]', ${now}, ${now})`.execute(
+    db,
+  );
+  return { db, file, now };
+}
+
 async function open(): Promise<void> {
   store = await openStore({ dataDir: dir, secretKey: SECRET });
   data = openDataQueries(store);
@@ -167,21 +194,7 @@ describe('rollups kept by commitBatch', () => {
   });
 
   it('join endusers counted by email alone to the external id that came with that email (0008)', async () => {
-    const file = join(dir, 'sluice.db');
-    const sqlite = new BetterSqlite3(file);
-    const db = new Kysely<unknown>({ dialect: new SqliteDialect({ database: sqlite }) });
-    const migrated = await new Migrator({ db, provider: createMigrationProvider() }).migrateTo(
-      '0007_sink',
-    );
-    expect(migrated.error).toBeUndefined();
-    const now = '2024-06-01T00:00:00.000Z';
-    await sql`INSERT INTO integrations (name, host, port, user_name, database_name, enabled, created_at, updated_at)
-      VALUES ('db', 'h', 3306, 'u', 'd', 1, ${now}, ${now})`.execute(db);
-    await sql`INSERT INTO sections (integration_id, name, data_type, direction, table_name, key_column, batch_size,
-      schedule, model, mapping, info, created_at, updated_at)
-      VALUES (1, 'a', 'activities', 'receive', 'a', 'id', 10, 'every 1h', NULL, '{"email":"e"}', '[]', ${now}, ${now})`.execute(
-      db,
-    );
+    const { db, file } = await storeAt('0007_sink');
     // Two people known by external id, one of them also counted by email alone; one only by email.
     await sql`INSERT INTO endusers (ident, external_id, email, name, company_external_id, first_seen,
         last_seen, activity_count, activity_weight, metric_points) VALUES
@@ -257,22 +270,7 @@ describe('rollups kept by commitBatch', () => {
 
   it('are filled from data landed before the migration that added them', async () => {
     // A store as the first release left it: migrated to 0001 only, with landed rows.
-    const file = join(dir, 'sluice.db');
-    const sqlite = new BetterSqlite3(file);
-    const db = new Kysely<unknown>({ dialect: new SqliteDialect({ database: sqlite }) });
-    const migrated = await new Migrator({ db, provider: createMigrationProvider() }).migrateTo(
-      '0001_initial',
-    );
-    expect(migrated.error).toBeUndefined();
-    const now = '2024-06-01T00:00:00.000Z';
-    await sql`INSERT INTO integrations (name, host, port, user_name, database_name, enabled, created_at, updated_at)
-      VALUES ('db', 'h', 3306, 'u', 'd', 1, ${now}, ${now})`.execute(db);
-    await sql`INSERT INTO sections (integration_id, name, data_type, direction, table_name, key_column, batch_size,
-      schedule, model, mapping, info, created_at, updated_at)
-      VALUES (1, 'a', 'activities', 'receive', 'a', 'id', 10, 'every 1h', NULL, '{"email":"e"}', '[]', ${now}, ${now}),
-             (1, 'm', 'metrics', 'receive', 'm', 'id', 10, 'every 1h', 'Company', '{}', '[]', ${now}, ${now})`.execute(
-      db,
-    );
+    const { db, now } = await storeAt('0001_initial');
     await sql`INSERT INTO activities (section_id, row_id, email, external_id, company_external_id, action, weight, date, landed_at) VALUES
       (1, '1', 'p@x.io', NULL, 'acme', 'click', 2, '2024-05-01T10:00:00.000Z', ${now}),
       (1, '2', 'p@x.io', NULL, 'acme', 'click', 1, '2024-05-02T10:00:00.000Z', ${now}),
