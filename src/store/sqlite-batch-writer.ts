@@ -9,6 +9,7 @@
 import type BetterSqlite3 from 'better-sqlite3';
 import { SluiceError } from '../core/errors.js';
 import type { ActivityRecord, MetricRecord, RejectRecord } from '../core/types.js';
+import type { CommitBatch } from './store.js';
 
 /**
  * Records flattened field by field, `ACTIVITY_WIDTH` or `METRIC_WIDTH` values a record: a flat
@@ -127,19 +128,9 @@ export interface FoldRows {
   metricDays: MetricDailyParams[];
 }
 
-/** One batch to commit (see CommitBatch in store.ts; records flattened). */
-export interface WriteRequest {
-  sectionId: number;
-  runId: number;
-  dataType: 'activities' | 'metrics';
+/** One batch to commit: a CommitBatch (store.ts) with its records flattened, and the fold due. */
+export interface WriteRequest extends Omit<CommitBatch, 'records'> {
   records: FlatRecords;
-  rejects: RejectRecord[];
-  cursor: string | undefined;
-  rowsRead: number;
-  keyFrom: string | null;
-  keyTo: string | null;
-  outbox?: { bodies: string[]; records: number; alsoInStore: boolean };
-  lease?: { owner: string; expiresAt: string };
   fold?: FoldRows;
   /** The landing time written into every row (ISO). */
   now: string;
