@@ -611,7 +611,7 @@ export function storeBehaviour(name: string, open: () => Promise<StoreUnderTest>
           expectSluiceError(later, 'STORE_FAILED'),
         ];
         expect(await first).toEqual({ landed: 1, rejected: 0 });
-        const [, refused] = await Promise.all(failures);
+        const refused = (await Promise.all(failures))[1] as SluiceError;
         expect(refused.message).toContain('an earlier batch of this run failed');
         expect((await store.getSection(s.id))?.cursor).toBe('1');
         const ids = await db.selectFrom('activities').select('row_id').execute();
