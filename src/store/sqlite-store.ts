@@ -722,9 +722,10 @@ class SqliteStore implements Store {
         () => undefined,
         () => undefined,
       );
-      const { written, counted, folded } = await handed;
       try {
-        return await this.#landed(batch.sectionId, written, counted, folded);
+        return await (
+          await handed
+        ).landed;
       } catch (err) {
         this.#failedRuns.add(batch.runId);
         throw err;
@@ -732,9 +733,8 @@ class SqliteStore implements Store {
     });
   }
 
-  async #handOver(
-    batch: CommitBatch,
-  ): Promise<{ written: Promise<WriteResult>; counted?: Pending; folded?: Pending }> {
+  /** Counts and hands over one batch; `landed` settles once the writer's answer is accounted for. */
+  async #handOver(batch: CommitBatch): Promise<{ landed: Promise<CommitResult> }> {
     const { sectionId, runId } = batch;
     try {
       if (this.#failedRuns.has(runId)) {
@@ -781,8 +781,9 @@ class SqliteStore implements Store {
       if (batch.outbox !== undefined) req.outbox = batch.outbox;
       if (batch.lease !== undefined) req.lease = batch.lease;
       if (folded !== undefined) req.fold = foldRows(folded);
-      const written = this.#writer.commit(req);
-      const settled = written.then(
+      const landed = this.#landed(this.#writer.commit(req), pending, folded);
+      // In flight until its answer is accounted for, so a fold after it sees its counts.
+      const settled = landed.then(
         () => undefined,
         () => undefined,
       );
@@ -796,11 +797,7 @@ class SqliteStore implements Store {
         }
       });
       this.#settled = Promise.all([this.#settled, settled]);
-      return {
-        written,
-        ...(pending !== undefined ? { counted: pending } : {}),
-        ...(folded !== undefined ? { folded } : {}),
-      };
+      return { landed };
     } catch (err) {
       this.#failedRuns.add(runId);
       // Its records may be counted, in part: read the section back once settled.
@@ -818,7 +815,6 @@ class SqliteStore implements Store {
 
   /** Once the writer answered: what landed; counts that turn out wrong are marked for reading back. */
   async #landed(
-    sectionId: number,
     written: Promise<WriteResult>,
     counted: Pending | undefined,
     folded: Pending | undefined,
