@@ -7,7 +7,7 @@ import { applyConfig, exportConfig, findSection, resetCursor } from '../engine/c
 import type { SectionResult } from '../engine/engine.js';
 import { createMysqlSource } from '../source/mysql-source.js';
 import { openContext, passwordFor, type Context } from './context.js';
-import { readEnv } from './env.js';
+import { readEnv, type Env } from './env.js';
 import { count, duration, table } from './format.js';
 import { progressReporter } from './progress.js';
 import { registerServerCommands, stdinInput, type Input } from './server-commands.js';
@@ -42,7 +42,14 @@ export async function main(
   environment: NodeJS.ProcessEnv = process.env,
   input: Input = stdinInput,
 ): Promise<number> {
-  const env = readEnv(environment);
+  let env: Env;
+  try {
+    env = readEnv(environment);
+  } catch (err) {
+    // A variable with a bad value: say which and why, change nothing.
+    out.stderr(`sluice: ${(err as Error).message}\n`);
+    return EXIT_BAD_INPUT;
+  }
   let exitCode = 0;
   const program = new Command('sluice')
     .description(
@@ -70,6 +77,8 @@ Examples:
 Environment:
   SLUICE_DATA_DIR     the data folder (the --data-dir default)
   SLUICE_SECRET_KEY   key for stored MySQL passwords (else <data dir>/secret.key)
+  SLUICE_TIME_ZONE    IANA zone of 'daily at HH:00' schedules (default UTC)
+  SLUICE_STORE_WRITER thread (default: batches commit in a writer thread) or inline
   <passwordEnv>       the variable each integration's mysql.passwordEnv names
 
 Exit codes: 0 done, 1 a run or connection failed, 2 bad input (nothing changed).`,

@@ -1,6 +1,6 @@
 import Database from 'better-sqlite3';
 import { spawn } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -180,6 +180,17 @@ describe('sluice apply', () => {
     ]);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('TEST_MYSQL_PW is not set');
+  });
+
+  it('refuses a Sluice variable with a bad value, naming it, before touching anything', async () => {
+    const dataDir = join(work, 'badenv');
+    const r = await sluice(dataDir, ['stats'], { SLUICE_STORE_WRITER: 'threads' });
+    expect(r).toEqual({
+      code: 2,
+      stdout: '',
+      stderr: 'sluice: environment: SLUICE_STORE_WRITER: must be one of thread, inline\n',
+    });
+    await expect(stat(dataDir)).rejects.toThrow();
   });
 });
 
