@@ -141,7 +141,12 @@ export interface Store {
   listRuns(filter: { sectionId?: number; limit?: number }): Promise<RunRecord[]>;
   getRun(id: number): Promise<RunRecord | undefined>;
 
-  /** Lands a batch: records, rejects, run counters and cursor in one transaction. */
+  /**
+   * Lands a batch: records, rejects, run counters and cursor in one transaction. A caller may
+   * hand over the next batch of a run before this one settles: batches commit in call order, and
+   * once one fails, the later ones of the same run fail without committing (so no cursor passes
+   * rows that did not land). `finishRun` waits for the batches handed over.
+   */
   commitBatch(batch: CommitBatch): Promise<CommitResult>;
 
   /**
