@@ -28,6 +28,8 @@ export interface OpenStoreOptions {
   /** Where the embedded store commits batches (see SqliteStoreOptions.writer). */
   writer?: SqliteStoreOptions['writer'];
   writerThreadUrl?: URL;
+  /** See SqliteStoreOptions.foldEvery (tests only). */
+  foldEvery?: SqliteStoreOptions['foldEvery'];
 }
 
 /** The store file's name inside the data folder. */
@@ -52,6 +54,7 @@ export async function openStore(options: OpenStoreOptions): Promise<Store> {
   const sqlite: SqliteStoreOptions = { file: join(options.dataDir, STORE_FILE), secretBox };
   if (options.writer !== undefined) sqlite.writer = options.writer;
   if (options.writerThreadUrl !== undefined) sqlite.writerThreadUrl = options.writerThreadUrl;
+  if (options.foldEvery !== undefined) sqlite.foldEvery = options.foldEvery;
   return openSqliteStore(sqlite);
 }
 

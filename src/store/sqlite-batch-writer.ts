@@ -117,10 +117,13 @@ export type MetricDailyParams = [
 
 /**
  * A section's pending aggregates as upsert parameters, and the highest landed row id they cover:
- * `sections.folded_id` becomes `through` in the same transaction.
+ * `sections.folded_id` becomes `through` in the same transaction. Without `through` (a fold
+ * riding in a batch, built while earlier batches were still in flight), they cover every row
+ * landed before that batch: the writer checks that none of those batches skipped a row, and
+ * refuses the fold otherwise.
  */
 export interface FoldRows {
-  through: number;
+  through?: number;
   endusers: EnduserParams[];
   companies: CompanyParams[];
   actionDays: ActivityDailyParams[];
@@ -132,6 +135,11 @@ export interface FoldRows {
 export interface WriteRequest extends Omit<CommitBatch, 'records'> {
   records: FlatRecords;
   fold?: FoldRows;
+  /**
+   * The section's counts were just read back from the store: skips the writer saw before this
+   * batch are in them, and do not make the next fold suspect.
+   */
+  countsFresh?: true;
   /** The landing time written into every row (ISO). */
   now: string;
 }
@@ -143,6 +151,8 @@ export interface WriteResult {
   lastId: number;
   /** Indexes of records not landed because their row id landed before (a lookback, a reset). */
   skipped: number[];
+  /** For a batch carrying a fold without `through`: the `folded_id` it set, or `refused`. */
+  fold?: { foldedId: number } | 'refused';
 }
 
 /** The upserts folding aggregates: they add counts and widen date ranges, so they commute. */
@@ -221,6 +231,10 @@ export class SqliteBatchWriter {
    * never reused, and few runs fail: the set stays small.)
    */
   readonly #failedRuns = new Set<number>();
+  /** Sections with a batch that skipped rows since their last fold (its counts are too high). */
+  readonly #skippedSinceFold = new Set<number>();
+  readonly #landedId: BetterSqlite3.Statement<[number], { landed_id: number }>;
+  readonly #foldedId: BetterSqlite3.Statement<[number], { folded_id: number }>;
 
   constructor(sqlite: BetterSqlite3.Database) {
     const prepare = (text: string) => sqlite.prepare<unknown[]>(text);
@@ -248,6 +262,8 @@ export class SqliteBatchWriter {
     this.#upsertEnduserAction = prepare(UPSERT_ENDUSER_ACTION);
     this.#upsertMetricDay = prepare(UPSERT_METRIC_DAY);
     this.#setFolded = prepare('UPDATE sections SET folded_id = max(folded_id, ?) WHERE id = ?');
+    this.#landedId = sqlite.prepare('SELECT landed_id FROM sections WHERE id = ?');
+    this.#foldedId = sqlite.prepare('SELECT folded_id FROM sections WHERE id = ?');
     // The first enduser known by an external id with this email (endusers_email_idx).
     this.#enduserByEmail = sqlite.prepare(
       `SELECT ident FROM endusers WHERE email = ? AND ident LIKE 'x:%' ORDER BY id LIMIT 1`,
@@ -407,7 +423,7 @@ export class SqliteBatchWriter {
       this.#upsertEnduserAction.run(action, merged.get(ident) ?? ident, section);
     }
     for (const p of fold.metricDays) this.#upsertMetricDay.run(...p);
-    this.#setFolded.run(fold.through, sectionId);
+    this.#setFolded.run(fold.through ?? this.#landedId.get(sectionId)?.landed_id ?? 0, sectionId);
   }
 
   /** Moves an email-only enduser (and its actions) into the enduser known by external id. */
@@ -454,7 +470,22 @@ export class SqliteBatchWriter {
         { sectionId, runId },
       );
     }
+    if (req.countsFresh) this.#skippedSinceFold.delete(sectionId);
+    // A fold riding here covers the rows landed before this batch, if all its batches landed.
+    let fold: WriteResult['fold'];
+    if (req.fold !== undefined) {
+      if (req.fold.through === undefined && this.#skippedSinceFold.has(sectionId)) {
+        fold = 'refused';
+      } else {
+        this.applyFold(sectionId, req.fold);
+        this.#skippedSinceFold.delete(sectionId);
+        const state = this.#foldedId.get(sectionId);
+        fold = { foldedId: state?.folded_id ?? 0 };
+      }
+    }
     const result = this.insertRecords(sectionId, req.dataType, req.records, now);
+    if (result.skipped.length > 0) this.#skippedSinceFold.add(sectionId);
+    if (fold !== undefined) result.fold = fold;
     result.rejected = this.insertRejects(sectionId, runId, req.rejects, now);
     let { landed } = result;
     if (req.outbox !== undefined) {
@@ -474,7 +505,6 @@ export class SqliteBatchWriter {
     if (req.lease !== undefined) {
       this.#renewLease.run(req.lease.expiresAt, sectionId, req.lease.owner);
     }
-    if (req.fold !== undefined) this.applyFold(sectionId, req.fold);
     return { ...result, landed };
   }
 }

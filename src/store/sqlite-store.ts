@@ -65,6 +65,8 @@ export interface SqliteStoreOptions {
   writer?: 'thread' | 'inline';
   /** The writer thread's compiled entry (tests running from sources point it at the build). */
   writerThreadUrl?: URL;
+  /** When a section's pending aggregates fold (see FOLD_EVERY); tests make folds happen often. */
+  foldEvery?: { rows: number; entries: number };
 }
 
 export { SQLITE_PRAGMAS };
@@ -104,10 +106,15 @@ export async function openSqliteStore(options: SqliteStoreOptions): Promise<Stor
     if (options.writer === 'thread' && threadUrl === undefined) {
       throw new SluiceError('INTERNAL', 'the writer thread is not built (run npm run build)');
     }
-    return new SqliteStore(sqlite, db, options.secretBox, (local) =>
-      inline || threadUrl === undefined
-        ? new InlineWriter(local, (fn) => db.connection().execute(async () => fn()))
-        : new ThreadWriter(options.file, threadUrl),
+    return new SqliteStore(
+      sqlite,
+      db,
+      options.secretBox,
+      (local) =>
+        inline || threadUrl === undefined
+          ? new InlineWriter(local, (fn) => db.connection().execute(async () => fn()))
+          : new ThreadWriter(options.file, threadUrl),
+      options.foldEvery ?? FOLD_EVERY,
     );
   } catch (err) {
     sqlite.close();
@@ -235,8 +242,7 @@ class SeenSet {
  * or of a metric's object): the rows bound the work of reading them back after a crash, the
  * entries bound the memory (metric points landed once per object and day make one entry each).
  */
-const FOLD_EVERY_ROWS = 1_000_000;
-const FOLD_EVERY_ENTRIES = 50_000;
+const FOLD_EVERY = { rows: 1_000_000, entries: 50_000 };
 
 /** What a section landed since its last fold: the enduser/company counters and the rollups. */
 class Pending {
@@ -248,8 +254,11 @@ class Pending {
   constructor(
     readonly seen: SeenSet,
     readonly rollup: RollupBatch,
-    /** `sections.folded_id` when these aggregates began: rows above it are counted here. */
-    readonly base: number,
+    /**
+     * `sections.folded_id` when these aggregates began: rows above it are counted here (NaN
+     * until the writer answers the batch whose fold started them).
+     */
+    public base: number,
   ) {
     this.covered = base;
   }
@@ -312,8 +321,11 @@ function countLanded(
   }
 }
 
-/** The upserts of a section's pending aggregates; `folded_id` moves to what they cover. */
-function foldRows(pending: Pending): FoldRows {
+/**
+ * The upserts of a section's pending aggregates. `through`: the highest landed row id they cover
+ * (`folded_id` moves there); left out, the writer takes the rows landed before the batch.
+ */
+function foldRows(pending: Pending, through?: number): FoldRows {
   const { seen, rollup } = pending;
   const endusers: EnduserParams[] = [];
   // Endusers are identified by external id when they have one (`x:`), else by email (`e:`).
@@ -350,7 +362,9 @@ function foldRows(pending: Pending): FoldRows {
   actionDays.sort(byColumns(0, 1));
   pairs.sort(byColumns(0, 1));
   metricDays.sort(byColumns(0, 1, 2, 3));
-  return { through: pending.covered, endusers, companies, actionDays, pairs, metricDays };
+  const rows: FoldRows = { endusers, companies, actionDays, pairs, metricDays };
+  if (through !== undefined) rows.through = through;
+  return rows;
 }
 
 /** Orders parameter tuples by the text columns given, in SQLite's default (binary) collation. */
@@ -607,6 +621,7 @@ class SqliteStore implements Store {
   #closed = false;
 
   readonly #rollups = new SqliteRollups();
+  readonly #foldEvery: { rows: number; entries: number };
   readonly #runs: SqliteRunStatements;
   readonly #startRun: BetterSqlite3.Transaction<(sectionId: number, trigger: string) => RunRecord>;
   readonly #foldState: BetterSqlite3.Statement<
@@ -653,7 +668,9 @@ class SqliteStore implements Store {
     db: Kysely<Database>,
     secretBox: SecretBox,
     writer: (local: SqliteBatchWriter) => BatchWriterPort,
+    foldEvery: { rows: number; entries: number },
   ) {
+    this.#foldEvery = foldEvery;
     this.#sqlite = sqlite;
     this.#db = db;
     this.#secretBox = secretBox;
@@ -685,7 +702,7 @@ class SqliteStore implements Store {
     this.#fold = sqlite.transaction((sectionId: number) => {
       const pending = this.#current(sectionId);
       if (pending === undefined || pending.rows === 0) return undefined;
-      const fold = foldRows(pending);
+      const fold = foldRows(pending, pending.covered);
       this.#local.applyFold(sectionId, fold);
       return fold;
     });
@@ -745,24 +762,23 @@ class SqliteStore implements Store {
         );
       }
       let pending = this.#pending.get(sectionId);
+      let fresh = false;
       if (pending === undefined || pending.dirty) {
         // Settled, the store is the truth: check what is held against it, or read it back.
         await this.#settledFor(sectionId);
         pending = this.#current(sectionId);
+        fresh = true;
       }
       let folded: Pending | undefined;
       if (
         pending !== undefined &&
-        (pending.rows >= FOLD_EVERY_ROWS || pending.entries >= FOLD_EVERY_ENTRIES)
+        (pending.rows >= this.#foldEvery.rows || pending.entries >= this.#foldEvery.entries)
       ) {
-        // A fold covers exactly the rows landed so far: wait for the batches in flight.
-        await this.#settledFor(sectionId);
-        folded = this.#current(sectionId);
-        pending = undefined;
-        if (folded !== undefined) {
-          pending = new Pending(new SeenSet(), this.#rollups.batch(sectionId), folded.covered);
-          this.#pending.set(sectionId, pending);
-        }
+        // The fold rides in this batch and covers the rows landed before it; the writer refuses
+        // it if one of the batches counted in it skipped rows (then the counts are read back).
+        folded = pending;
+        pending = new Pending(new SeenSet(), this.#rollups.batch(sectionId), NaN);
+        this.#pending.set(sectionId, pending);
       }
       // Undefined: the section is gone (the writer will say so).
       if (pending !== undefined) countLanded(pending, batch, []);
@@ -781,6 +797,7 @@ class SqliteStore implements Store {
       if (batch.outbox !== undefined) req.outbox = batch.outbox;
       if (batch.lease !== undefined) req.lease = batch.lease;
       if (folded !== undefined) req.fold = foldRows(folded);
+      if (fresh) req.countsFresh = true;
       const landed = this.#landed(this.#writer.commit(req), pending, folded);
       // In flight until its answer is accounted for, so a fold after it sees its counts.
       const settled = landed.then(
@@ -827,7 +844,15 @@ class SqliteStore implements Store {
       if (counted !== undefined) counted.dirty = true;
       throw err;
     }
-    if (folded !== undefined) this.#rollups.committed(folded.rollup);
+    if (folded !== undefined) {
+      if (result.fold === undefined || result.fold === 'refused') {
+        // The folded counts were too high: read the section back once settled.
+        if (counted !== undefined) counted.dirty = true;
+      } else {
+        this.#rollups.committed(folded.rollup);
+        if (counted !== undefined) counted.base = counted.covered = result.fold.foldedId;
+      }
+    }
     if (counted !== undefined) {
       // Rows landed before were counted then: these are counted twice now.
       if (result.skipped.length > 0) counted.dirty = true;
@@ -864,7 +889,7 @@ class SqliteStore implements Store {
     this.#local.addToSection(sectionId, landed.landed, rejected, landed.lastId);
     countLanded(pending, batch, landed.skipped);
     pending.covered = Math.max(pending.covered, landed.lastId);
-    const fold = foldRows(pending);
+    const fold = foldRows(pending, pending.covered);
     this.#local.applyFold(sectionId, fold);
     return { result: { landed: landed.landed, rejected }, fold, pending };
   }

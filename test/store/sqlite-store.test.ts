@@ -243,3 +243,78 @@ describe('SQLite store', () => {
     expect(tables).toEqual([{ name: 'runs' }]);
   });
 });
+
+describe.each(['inline', 'thread'] as const)('folds riding in batches (%s writer)', (writer) => {
+  let dir: string;
+  afterEach(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  /** A store that folds every 4 rows counted, with one activities section and a run started. */
+  async function start() {
+    dir = await mkdtemp(join(tmpdir(), 'sluice-fold-'));
+    const store = await openStore({
+      dataDir: dir,
+      writer,
+      writerThreadUrl: BUILT_WRITER_THREAD,
+      foldEvery: { rows: 4, entries: 1_000 },
+    });
+    await store.applyConfig(integration(), [section('events')]);
+    const [s] = await store.listSections();
+    if (s === undefined) throw new Error('no section');
+    const run = await store.startRun(s.id, 'manual');
+    const hand = (ids: number[]) =>
+      store.commitBatch({
+        sectionId: s.id,
+        runId: run.id,
+        dataType: 'activities',
+        records: ids.map((n) => activity(n, { externalId: `u${n % 3}` })),
+        rejects: [],
+        cursor: String(Math.max(...ids)),
+        rowsRead: ids.length,
+        keyFrom: String(Math.min(...ids)),
+        keyTo: String(Math.max(...ids)),
+      });
+    const read = (sql: string) => {
+      const sqlite = new BetterSqlite3(join(dir, 'sluice.db'), { readonly: true });
+      try {
+        return sqlite.prepare(sql).get() as Record<string, number>;
+      } finally {
+        sqlite.close();
+      }
+    };
+    const totals = () =>
+      read(`SELECT (SELECT sum(activity_count) FROM endusers) AS endusers,
+        (SELECT sum(count) FROM activity_daily) AS daily,
+        (SELECT count(*) FROM enduser_actions) AS pairs`);
+    return { store, s, run, hand, read, totals };
+  }
+
+  it('count every landed row once, folding while the next batches are in flight', async () => {
+    const { store, run, hand, read, totals } = await start();
+    const handed = [1, 3, 5, 7, 9, 11].map((n) => hand([n, n + 1]));
+    expect(await Promise.all(handed)).toEqual(handed.map(() => ({ landed: 2, rejected: 0 })));
+    // Folds rode in the batches: part of the run is in endusers before it ends.
+    expect(read('SELECT folded_id FROM sections').folded_id).toBeGreaterThan(0);
+    await store.finishRun(run.id, { status: 'succeeded' });
+    expect(totals()).toEqual({ endusers: 12, daily: 12, pairs: 3 });
+    expect(read('SELECT landed_id - folded_id AS unfolded FROM sections').unfolded).toBe(0);
+    await store.close();
+  });
+
+  it('refuse a fold whose batches re-read landed rows, and count from the store instead', async () => {
+    const { store, run, hand, read, totals } = await start();
+    // The second batch re-reads the first (a lookback): two of its rows land nowhere. The fold
+    // riding in the third was counted with them, so the writer refuses it.
+    const handed = [hand([1, 2]), hand([1, 2, 3]), hand([4, 5])];
+    expect(await Promise.all(handed)).toEqual([
+      { landed: 2, rejected: 0 },
+      { landed: 1, rejected: 0 },
+      { landed: 2, rejected: 0 },
+    ]);
+    expect(read('SELECT folded_id FROM sections').folded_id).toBe(0);
+    await store.finishRun(run.id, { status: 'succeeded' });
+    expect(totals()).toEqual({ endusers: 5, daily: 5, pairs: 3 });
+    await store.close();
+  });
+});
