@@ -1292,11 +1292,13 @@ class SqliteStore implements Store {
     runId: number,
     outcome: { status: 'succeeded' | 'failed'; error?: string; errorCode?: string },
   ): Promise<RunRecord> {
-    // Batches still in the writer's hands land (or fail) before the run's fold and end.
-    await this.#settled;
-    this.#failedRuns.delete(runId);
-    return this.#guard('finishRun', () =>
-      this.#db.connection().execute(async () => {
+    return this.#guard('finishRun', async () => {
+      // The run's batches still in the writer's hands land (or fail) before its fold and end;
+      // other sections' batches need not.
+      const sectionId = this.#runs.run.get(runId)?.section_id;
+      if (sectionId !== undefined) await this.#settledFor(sectionId);
+      this.#failedRuns.delete(runId);
+      return this.#db.connection().execute(async () => {
         const st = this.#runs;
         const run = st.run.get(runId);
         if (run === undefined) {
@@ -1315,8 +1317,8 @@ class SqliteStore implements Store {
           throw new SluiceError('NOT_FOUND', `run ${runId} does not exist`, { runId });
         }
         return toRunRecord(st.run.get(runId) as RunRow);
-      }),
-    );
+      });
+    });
   }
 
   async listRuns(filter: { sectionId?: number; limit?: number }): Promise<RunRecord[]> {
