@@ -68,8 +68,10 @@ export class ThreadWriter implements BatchWriterPort {
   #nextId = 1;
   readonly #waiting = new Map<
     number,
-    { resolve: (r: WriteResult) => void; reject: (e: Error) => void }
+    { runId: number; resolve: (r: WriteResult) => void; reject: (e: Error) => void }
   >();
+  /** Runs with a batch lost with a thread that died: a new thread must not commit their later ones. */
+  readonly #lostRuns = new Set<number>();
 
   constructor(
     private readonly file: string,
@@ -77,11 +79,20 @@ export class ThreadWriter implements BatchWriterPort {
   ) {}
 
   commit(req: WriteRequest): Promise<WriteResult> {
+    if (this.#lostRuns.has(req.runId)) {
+      return Promise.reject(
+        new SluiceError(
+          'STORE_FAILED',
+          `run ${req.runId}: an earlier batch of this run failed, so this one is not committed`,
+          { sectionId: req.sectionId, runId: req.runId },
+        ),
+      );
+    }
     const worker = this.#worker ?? this.#start();
     const id = this.#nextId++;
     return new Promise((resolve, reject) => {
       if (this.#waiting.size === 0) worker.ref();
-      this.#waiting.set(id, { resolve, reject });
+      this.#waiting.set(id, { runId: req.runId, resolve, reject });
       try {
         worker.postMessage({ op: 'commit', id, req } satisfies WriterMessage);
       } catch (err) {
@@ -136,6 +147,7 @@ export class ThreadWriter implements BatchWriterPort {
     const waiting = [...this.#waiting.values()];
     this.#waiting.clear();
     for (const w of waiting) {
+      this.#lostRuns.add(w.runId);
       w.reject(new SluiceError('STORE_FAILED', `the store's writer thread failed: ${err.message}`));
     }
   }

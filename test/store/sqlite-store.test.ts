@@ -1,6 +1,7 @@
-import { mkdtemp, readFile, readdir, rm, stat } from 'node:fs/promises';
+import { mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import BetterSqlite3 from 'better-sqlite3';
 import { Kysely, SqliteDialect } from 'kysely';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -8,7 +9,9 @@ import { createMigrationProvider } from '../../src/store/migrations.js';
 import { openStore } from '../../src/store/open-store.js';
 import type { Database } from '../../src/store/schema.js';
 import { createSecretBox } from '../../src/store/secret-box.js';
+import type { WriteRequest } from '../../src/store/sqlite-batch-writer.js';
 import { openSqliteStore } from '../../src/store/sqlite-store.js';
+import { ThreadWriter } from '../../src/store/sqlite-writer.js';
 import { activity, integration, section, storeBehaviour } from './store-behaviour.js';
 import type { StoreUnderTest } from './store-behaviour.js';
 import { BUILT_WRITER_THREAD } from '../helpers/built.js';
@@ -134,6 +137,37 @@ describe('SQLite store', () => {
     const all = Object.keys(await createMigrationProvider().getMigrations()).sort();
     expect(all[0]).toBe('0001_initial');
     expect(names).toEqual(all.map((name) => ({ name })));
+  });
+
+  it('fails the batches a dying writer thread held, and refuses the rest of their run', async () => {
+    const dir = await tempDir();
+    const script = join(dir, 'dying-writer.mjs');
+    await writeFile(
+      script,
+      "import { parentPort } from 'node:worker_threads';\nparentPort.on('message', () => process.exit(3));\n",
+    );
+    const writer = new ThreadWriter(join(dir, 'unused.db'), pathToFileURL(script));
+    const req = (runId: number): WriteRequest => ({
+      sectionId: 1,
+      runId,
+      dataType: 'activities',
+      records: [],
+      rejects: [],
+      cursor: '1',
+      rowsRead: 0,
+      keyFrom: null,
+      keyTo: null,
+      now: '2024-01-01T00:00:00.000Z',
+    });
+    const died = { code: 'STORE_FAILED', message: expect.stringContaining('writer thread failed') };
+    await expect(writer.commit(req(1))).rejects.toMatchObject(died);
+    await expect(writer.commit(req(1))).rejects.toMatchObject({
+      code: 'STORE_FAILED',
+      message: expect.stringContaining('an earlier batch of this run failed'),
+    });
+    // Another run gets a new thread (this one dies too).
+    await expect(writer.commit(req(2))).rejects.toMatchObject(died);
+    await writer.close();
   });
 
   it('refuses calls after close with STORE_FAILED', async () => {
