@@ -203,6 +203,16 @@ const UPSERT_METRIC_DAY = `INSERT INTO metric_daily (model, dimension_id, day, e
 
 type Statement = BetterSqlite3.Statement<unknown[]>;
 
+/** Why a batch is refused: a batch of its run handed over before it failed. */
+export function earlierBatchFailed(batch: { sectionId: number; runId: number }): SluiceError {
+  const { sectionId, runId } = batch;
+  return new SluiceError(
+    'STORE_FAILED',
+    `run ${runId}: an earlier batch of this run failed, so this one is not committed`,
+    { sectionId, runId },
+  );
+}
+
 export class SqliteBatchWriter {
   readonly #insertActivity: Statement;
   readonly #insertMetric: Statement;
@@ -307,13 +317,7 @@ export class SqliteBatchWriter {
 
   /** Commits one batch in its own IMMEDIATE transaction; throws and commits nothing on failure. */
   commit(req: WriteRequest): WriteResult {
-    if (this.#failedRuns.has(req.runId)) {
-      throw new SluiceError(
-        'STORE_FAILED',
-        `run ${req.runId}: an earlier batch of this run failed, so this one is not committed`,
-        { sectionId: req.sectionId, runId: req.runId },
-      );
-    }
+    if (this.#failedRuns.has(req.runId)) throw earlierBatchFailed(req);
     try {
       return this.#commit.immediate(req);
     } catch (err) {

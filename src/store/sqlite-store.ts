@@ -19,6 +19,7 @@ import type {
 import { migrateToLatest } from './migrations.js';
 import {
   SqliteBatchWriter,
+  earlierBatchFailed,
   flattenRecords,
   type CompanyParams,
   type EnduserParams,
@@ -754,13 +755,7 @@ class SqliteStore implements Store {
   async #handOver(batch: CommitBatch): Promise<{ landed: Promise<CommitResult> }> {
     const { sectionId, runId } = batch;
     try {
-      if (this.#failedRuns.has(runId)) {
-        throw new SluiceError(
-          'STORE_FAILED',
-          `run ${runId}: an earlier batch of this run failed, so this one is not committed`,
-          { sectionId, runId },
-        );
-      }
+      if (this.#failedRuns.has(runId)) throw earlierBatchFailed(batch);
       let pending = this.#pending.get(sectionId);
       let fresh = false;
       if (pending === undefined || pending.dirty) {

@@ -9,7 +9,12 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { ERROR_CATALOGUE, SluiceError, type ErrorCode } from '../core/errors.js';
-import type { SqliteBatchWriter, WriteRequest, WriteResult } from './sqlite-batch-writer.js';
+import {
+  earlierBatchFailed,
+  type SqliteBatchWriter,
+  type WriteRequest,
+  type WriteResult,
+} from './sqlite-batch-writer.js';
 
 /** What the store needs of a writer. */
 export interface BatchWriterPort {
@@ -79,15 +84,7 @@ export class ThreadWriter implements BatchWriterPort {
   ) {}
 
   commit(req: WriteRequest): Promise<WriteResult> {
-    if (this.#lostRuns.has(req.runId)) {
-      return Promise.reject(
-        new SluiceError(
-          'STORE_FAILED',
-          `run ${req.runId}: an earlier batch of this run failed, so this one is not committed`,
-          { sectionId: req.sectionId, runId: req.runId },
-        ),
-      );
-    }
+    if (this.#lostRuns.has(req.runId)) return Promise.reject(earlierBatchFailed(req));
     const worker = this.#worker ?? this.#start();
     const id = this.#nextId++;
     return new Promise((resolve, reject) => {
