@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { Kysely, SqliteDialect } from 'kysely';
 import { migrateToLatest } from '../store/migrations.js';
-import { SQLITE_PRAGMAS } from '../store/sqlite-store.js';
+import { SQLITE_PRAGMAS } from '../store/sqlite-pragmas.js';
 import { EVENT_COLUMNS, connectMysql, eventRow, type MysqlTarget } from './dataset.js';
 
 export interface Timed {

@@ -206,7 +206,7 @@ export class RollupBatch {
 }
 
 /** The (action, enduser) pairs a store knows to be stored, and the factory of rollup batches. */
-export class SqliteRollups {
+export class Rollups {
   /**
    * Per section, the (action, enduser) pairs known to be stored. Only ever a subset of the table
    * (rows there are never deleted but with their section, whose id is never reused), so skipping

@@ -28,7 +28,7 @@ import {
   type WriteResult,
 } from './sqlite-batch-writer.js';
 import { SQLITE_PRAGMAS } from './sqlite-pragmas.js';
-import { SqliteRollups, type RollupBatch } from './sqlite-rollups.js';
+import { Rollups, type RollupBatch } from './sqlite-rollups.js';
 import {
   InlineWriter,
   ThreadWriter,
@@ -69,8 +69,6 @@ export interface SqliteStoreOptions {
   /** When a section's pending aggregates fold (see FOLD_EVERY); tests make folds happen often. */
   foldEvery?: { rows: number; entries: number };
 }
-
-export { SQLITE_PRAGMAS };
 
 /** What `startRun` writes into a run it finds still `running`. */
 export const INTERRUPTED_ERROR = 'interrupted: the process running it stopped';
@@ -621,7 +619,7 @@ class SqliteStore implements Store {
   readonly #secretBox: SecretBox;
   #closed = false;
 
-  readonly #rollups = new SqliteRollups();
+  readonly #rollups = new Rollups();
   readonly #foldEvery: { rows: number; entries: number };
   readonly #runs: SqliteRunStatements;
   readonly #startRun: BetterSqlite3.Transaction<(sectionId: number, trigger: string) => RunRecord>;
