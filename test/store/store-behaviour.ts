@@ -495,6 +495,68 @@ export function storeBehaviour(name: string, open: () => Promise<StoreUnderTest>
         });
       });
 
+      it('finds every row landed before in a large batch, wherever it sits, and counts none twice', async () => {
+        // Large enough for a store that inserts many rows per statement: rows landed before sit
+        // first, last and in the middle of such statements (32 rows: the SQLite store's); one row
+        // id comes twice in the batch. Then the whole batch again, every row landed before.
+        const before = [0, 1, 15, 16, 31, 32, 33, 63, 64, 100];
+        for (const dataType of ['activities', 'metrics'] as const) {
+          const s = await applyOne(
+            dataType === 'activities'
+              ? section(`many-${dataType}`)
+              : section(`many-${dataType}`, {
+                  dataType: 'metrics',
+                  model: 'Company',
+                  mapping: { dimensionId: 'm', value: 'v', externalId: 'c' },
+                  info: [],
+                }),
+          );
+          const make = (n: number, tag: string): LandedRecord =>
+            dataType === 'activities'
+              ? activity(n, { action: tag })
+              : metric(n, { dimensionId: tag });
+          const run = await store.startRun(s.id, 'manual');
+          await store.commitBatch(batch(s, run.id, { records: before.map((n) => make(n, 'old')) }));
+          const all = Array.from({ length: 150 }, (_, n) => make(n, 'new'));
+          all.splice(41, 0, make(40, 'twice'));
+          const again = await store.commitBatch(batch(s, run.id, { records: all }));
+          expect(again, dataType).toEqual({ landed: 150 - before.length, rejected: 0 });
+          await store.finishRun(run.id, { status: 'succeeded' });
+          const rerun = await store.startRun(s.id, 'manual');
+          const third = await store.commitBatch(batch(s, rerun.id, { records: all }));
+          expect(third, dataType).toEqual({ landed: 0, rejected: 0 });
+          await store.finishRun(rerun.id, { status: 'succeeded' });
+
+          const table = dataType === 'activities' ? 'activities' : 'metric_points';
+          const column = dataType === 'activities' ? 'action' : 'dimension_id';
+          const rows = await db
+            .selectFrom(table)
+            .select(['row_id', `${column} as tag`])
+            .where('section_id', '=', s.id)
+            .execute();
+          expect(rows, dataType).toHaveLength(150);
+          const tags = new Map(rows.map((r) => [Number(r.row_id), r.tag]));
+          for (let n = 0; n < 150; n++) {
+            expect(tags.get(n), `${dataType} row ${n}`).toBe(before.includes(n) ? 'old' : 'new');
+          }
+          expect(
+            (await store.stats()).find((x) => x.name === s.name),
+            dataType,
+          ).toMatchObject({
+            landed: 150,
+          });
+          const counted = await db
+            .selectFrom(dataType === 'activities' ? 'endusers' : 'companies')
+            .select((eb) =>
+              eb.fn
+                .sum<number>(dataType === 'activities' ? 'activity_count' : 'metric_points')
+                .as('n'),
+            )
+            .executeTakeFirstOrThrow();
+          expect(Number(counted.n), dataType).toBe(150);
+        }
+      });
+
       it('keeps row ids apart per section', async () => {
         await store.applyConfig(integration(), [section('a'), section('b')]);
         const [a, b] = await store.listSections();
