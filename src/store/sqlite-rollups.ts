@@ -11,7 +11,7 @@
  * the (action, enduser) pairs already in the store are remembered after their batch commits, so
  * a later batch writes only the pairs it sees first.
  */
-import type { ActivityRecord, MetricRecord } from '../core/types.js';
+import type { MetricRecord } from '../core/types.js';
 import type {
   ActivityDailyParams,
   EnduserActionParams,
@@ -25,7 +25,10 @@ interface DayCount {
   last: string;
 }
 /** One action's days, and the day its last activity fell on (rows mostly come in date order). */
-interface ActionDays {
+export interface ActionDays {
+  readonly name: string;
+  /** A bit of its own for the first 31 actions of a batch (endusers note theirs in a mask), else 0. */
+  readonly bit: number;
   days: Map<string, DayCount>;
   /** `YYYY-MM-DD` of `day`, or '' before the first. */
   dayKey: string;
@@ -78,18 +81,31 @@ export class RollupBatch {
     this.#known = known;
   }
 
-  /**
-   * Counts a newly landed activity (dates are ISO-8601 UTC: the day is the first 10 characters).
-   * Its enduser's action is counted with {@link pair} when the pending aggregates fold.
-   */
-  activity(r: ActivityRecord): void {
-    const action = r.action ?? '';
-    let a = this.#actionDays.get(action);
+  /** The aggregates of one action, made on its first activity. */
+  action(name: string): ActionDays {
+    let a = this.#actionDays.get(name);
     if (a === undefined) {
-      a = { days: new Map(), dayKey: '', day: undefined };
-      this.#actionDays.set(action, a);
+      const index = this.#actionDays.size;
+      a = { name, bit: index < 31 ? 1 << index : 0, days: new Map(), dayKey: '', day: undefined };
+      this.#actionDays.set(name, a);
     }
-    const date = r.date;
+    return a;
+  }
+
+  /** Calls `fn` with the name of each action in `bits` (see {@link ActionDays.bit}). */
+  forEachAction(bits: number, fn: (action: string) => void): void {
+    if (bits === 0) return;
+    for (const a of this.#actionDays.values()) {
+      if ((a.bit & bits) !== 0) fn(a.name);
+    }
+  }
+
+  /**
+   * Counts a newly landed activity of action `a` (see {@link action}); dates are ISO-8601 UTC:
+   * the day is the first 10 characters. Its enduser's action is counted with {@link pair} when
+   * the pending aggregates fold.
+   */
+  activity(a: ActionDays, date: string, weight: number): void {
     let day = a.day;
     if (day === undefined || !date.startsWith(a.dayKey)) {
       const dayKey = date.slice(0, 10);
@@ -103,9 +119,9 @@ export class RollupBatch {
       a.day = day;
     }
     day.count++;
-    day.weight += r.weight;
-    if (date < day.first) day.first = date;
+    day.weight += weight;
     if (date > day.last) day.last = date;
+    else if (date < day.first) day.first = date;
   }
 
   /**

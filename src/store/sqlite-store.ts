@@ -17,18 +17,17 @@ import type {
   SinkType,
 } from '../core/types.js';
 import { migrateToLatest } from './migrations.js';
+import { FOLD_EVERY, Pending, SeenSet, countLanded, foldRows } from './pending.js';
 import {
   SqliteBatchWriter,
   earlierBatchFailed,
   flattenRecords,
-  type CompanyParams,
-  type EnduserParams,
   type FoldRows,
   type WriteRequest,
   type WriteResult,
 } from './sqlite-batch-writer.js';
 import { SQLITE_PRAGMAS } from './sqlite-pragmas.js';
-import { Rollups, type RollupBatch } from './sqlite-rollups.js';
+import { Rollups } from './sqlite-rollups.js';
 import {
   InlineWriter,
   ThreadWriter,
@@ -147,237 +146,6 @@ function pidAlive(pid: number): boolean {
   }
 }
 
-/** The dates a company or enduser was seen at in one batch, and what landed for it. */
-interface SeenRange {
-  first: string;
-  last: string;
-  activities: number;
-  weight: number;
-  points: number;
-}
-
-/** An enduser seen in a batch, with the first email, name and company given for it. */
-interface SeenEnduser extends SeenRange {
-  externalId: string | null;
-  email: string | null;
-  name: string | null;
-  company: string | null;
-  /** The actions of its activities (few per enduser: a list beats a Set). */
-  actions: string[];
-  /** The company of its last activity and that company's range: most rows repeat it. */
-  lastCompanyId: string | undefined;
-  lastCompany: SeenRange | undefined;
-}
-
-/**
- * Per-batch dedupe of the endusers and companies that landed records mention, so each distinct
- * one is written once per batch whatever its row count.
- */
-class SeenSet {
-  readonly byExternalId = new Map<string, SeenEnduser>();
-  readonly byEmail = new Map<string, SeenEnduser>();
-  readonly companies = new Map<string, SeenRange>();
-  /** Endusers and companies held (each costs a few hundred bytes until the fold). */
-  entries = 0;
-
-  /** Counts a record for an enduser; undefined when it names none (no external id, no email). */
-  enduser(
-    externalId: string | undefined,
-    email: string | undefined,
-    name: string | undefined,
-    company: string | undefined,
-    date: string,
-    weight: number | undefined,
-  ): SeenEnduser | undefined {
-    // Identified by external id when present, else by email (the `ident` column).
-    const map = externalId !== undefined ? this.byExternalId : this.byEmail;
-    const ident = externalId ?? email;
-    if (ident === undefined) return undefined;
-    const seen = map.get(ident);
-    if (seen === undefined) {
-      const first: SeenEnduser = {
-        externalId: externalId ?? null,
-        email: email ?? null,
-        name: name ?? null,
-        company: company ?? null,
-        first: date,
-        last: date,
-        activities: 0,
-        weight: 0,
-        points: 0,
-        actions: [],
-        lastCompanyId: undefined,
-        lastCompany: undefined,
-      };
-      count(first, weight);
-      map.set(ident, first);
-      this.entries++;
-      return first;
-    }
-    widen(seen, date);
-    count(seen, weight);
-    if (seen.email === null && email !== undefined) seen.email = email;
-    if (seen.name === null && name !== undefined) seen.name = name;
-    if (seen.company === null && company !== undefined) seen.company = company;
-    return seen;
-  }
-
-  /** `weight`: of an activity naming the company; undefined for a metric point on it. */
-  company(externalId: string, date: string, weight: number | undefined): SeenRange {
-    let seen = this.companies.get(externalId);
-    if (seen === undefined) {
-      seen = { first: date, last: date, activities: 0, weight: 0, points: 0 };
-      this.companies.set(externalId, seen);
-      this.entries++;
-    } else widen(seen, date);
-    count(seen, weight);
-    return seen;
-  }
-}
-
-/**
- * Fold a section's pending aggregates into the store once this many rows were counted since the
- * last fold, or once they hold this many distinct entries (endusers, companies, days of an action
- * or of a metric's object): the rows bound the work of reading them back after a crash, the
- * entries bound the memory (metric points landed once per object and day make one entry each).
- */
-const FOLD_EVERY = { rows: 1_000_000, entries: 50_000 };
-
-/** What a section landed since its last fold: the enduser/company counters and the rollups. */
-class Pending {
-  rows = 0;
-  /** Counts include records that did not land: read the section back from the store. */
-  dirty = false;
-  /** The highest landed row id counted here (`base` before any). */
-  covered: number;
-  constructor(
-    readonly seen: SeenSet,
-    readonly rollup: RollupBatch,
-    /**
-     * `sections.folded_id` when these aggregates began: rows above it are counted here (NaN
-     * until the writer answers the batch whose fold started them).
-     */
-    public base: number,
-  ) {
-    this.covered = base;
-  }
-
-  /** Once per landed activity: a Map lookup for its enduser, and for its company only when it changed. */
-  activity(r: ActivityRecord): void {
-    this.rows++;
-    const { companyExternalId: company, date, weight } = r;
-    const enduser = this.seen.enduser(r.externalId, r.email, r.name, company, date, weight);
-    if (company !== undefined) {
-      if (enduser === undefined) this.seen.company(company, date, weight);
-      else if (enduser.lastCompany !== undefined && enduser.lastCompanyId === company) {
-        widen(enduser.lastCompany, date);
-        count(enduser.lastCompany, weight);
-      } else {
-        enduser.lastCompany = this.seen.company(company, date, weight);
-        enduser.lastCompanyId = company;
-      }
-    }
-    if (enduser !== undefined) {
-      const action = r.action ?? '';
-      if (!enduser.actions.includes(action)) enduser.actions.push(action);
-    }
-    this.rollup.activity(r);
-  }
-
-  get entries(): number {
-    return this.seen.entries + this.rollup.entries;
-  }
-
-  metric(r: MetricRecord): void {
-    this.rows++;
-    if (r.model === 'Company') this.seen.company(r.externalId, r.date, undefined);
-    else if (r.model === 'Enduser') {
-      this.seen.enduser(r.externalId, undefined, undefined, undefined, r.date, undefined);
-    }
-    this.rollup.metric(r);
-  }
-}
-
-/**
- * Counts a batch's landed records (all but `skipped`, by index, which landed before) in the
- * aggregates. Records sent to a sink alone are not in `records` and count nowhere.
- */
-function countLanded(
-  pending: Pending,
-  batch: Pick<CommitBatch, 'dataType' | 'records'>,
-  skipped: number[],
-): void {
-  let next = skipped.length > 0 ? 0 : -1;
-  const records = batch.records;
-  for (let i = 0; i < records.length; i++) {
-    if (next >= 0 && skipped[next] === i) {
-      next = next + 1 < skipped.length ? next + 1 : -1;
-      continue;
-    }
-    // CommitBatch pairs dataType and records by convention, not by type.
-    if (batch.dataType === 'activities') pending.activity(records[i] as ActivityRecord);
-    else pending.metric(records[i] as MetricRecord);
-  }
-}
-
-/**
- * The upserts of a section's pending aggregates. `through`: the highest landed row id they cover
- * (`folded_id` moves there); left out, the writer takes the rows landed before the batch.
- */
-function foldRows(pending: Pending, through?: number): FoldRows {
-  const { seen, rollup } = pending;
-  const endusers: EnduserParams[] = [];
-  // Endusers are identified by external id when they have one (`x:`), else by email (`e:`).
-  const byIdent = [
-    ['x:', seen.byExternalId],
-    ['e:', seen.byEmail],
-  ] as const;
-  for (const [prefix, map] of byIdent) {
-    for (const [ident, e] of map) {
-      for (const action of e.actions) rollup.pair(action, prefix, ident);
-      endusers.push([
-        `${prefix}${ident}`,
-        e.externalId,
-        e.email,
-        e.name,
-        e.company,
-        e.first,
-        e.last,
-        e.activities,
-        e.weight,
-        e.points,
-      ]);
-    }
-  }
-  const companies: CompanyParams[] = [];
-  for (const [id, c] of seen.companies) {
-    companies.push([id, c.first, c.last, c.activities, c.weight, c.points]);
-  }
-  const { actionDays, pairs, metricDays } = rollup.rows();
-  // In the order of each table's unique key, so the upserts walk its B-tree instead of seeking
-  // all over it (metric_daily: about one upsert a point; 4.6 s of 12 for a million points).
-  endusers.sort(byColumns(0));
-  companies.sort(byColumns(0));
-  actionDays.sort(byColumns(0, 1));
-  pairs.sort(byColumns(0, 1));
-  metricDays.sort(byColumns(0, 1, 2, 3));
-  const rows: FoldRows = { endusers, companies, actionDays, pairs, metricDays };
-  if (through !== undefined) rows.through = through;
-  return rows;
-}
-
-/** Orders parameter tuples by the text columns given, in SQLite's default (binary) collation. */
-function byColumns(...columns: number[]): (a: readonly unknown[], b: readonly unknown[]) => number {
-  return (a, b) => {
-    for (const c of columns) {
-      const x = a[c] as string;
-      const y = b[c] as string;
-      if (x !== y) return x < y ? -1 : 1;
-    }
-    return 0;
-  };
-}
-
 interface LandedActivityRow {
   email: string | null;
   external_id: string | null;
@@ -417,21 +185,6 @@ function metricOf(row: LandedMetricRow): MetricRecord {
     value: row.value,
     date: row.date,
   };
-}
-
-/** Adds an activity of `weight` (or, when undefined, a metric point) to a seen enduser or company. */
-function count(seen: SeenRange, weight: number | undefined): void {
-  if (weight === undefined) seen.points++;
-  else {
-    seen.activities++;
-    seen.weight += weight;
-  }
-}
-
-/** ISO-8601 UTC strings of one shape order as text, so no Date is parsed per row. */
-function widen(range: SeenRange, date: string): void {
-  if (date < range.first) range.first = date;
-  if (date > range.last) range.last = date;
 }
 
 type IntegrationRow = Selectable<IntegrationsTable>;
@@ -730,23 +483,34 @@ class SqliteStore implements Store {
    * land (a lookback, a reset) marks the counts dirty: they are read back from the store.
    */
   async commitBatch(batch: CommitBatch): Promise<CommitResult> {
+    this.#ensureOpen('commitBatch');
+    const handed = this.#queueHandOver(batch);
+    // Only the run id waits for the commit: the batch (its records, their strings) is garbage
+    // once handed over, instead of living until the writer answers (and so being promoted).
+    const { runId } = batch;
     return this.#guard('commitBatch', async () => {
-      // Hand-overs run one after another in call order (one may first wait for its section's
-      // batches in flight to settle), so the writer gets the batches in that order.
-      const handed = this.#handingOver.then(() => this.#handOver(batch));
-      this.#handingOver = handed.then(
-        () => undefined,
-        () => undefined,
-      );
       try {
         return await (
           await handed
         ).landed;
       } catch (err) {
-        this.#failedRuns.add(batch.runId);
+        this.#failedRuns.add(runId);
         throw err;
       }
     });
+  }
+
+  /**
+   * Hand-overs run one after another in call order (one may first wait for its section's batches
+   * in flight to settle), so the writer gets the batches in that order.
+   */
+  #queueHandOver(batch: CommitBatch): Promise<{ landed: Promise<CommitResult> }> {
+    const handed = this.#handingOver.then(() => this.#handOver(batch));
+    this.#handingOver = handed.then(
+      () => undefined,
+      () => undefined,
+    );
+    return handed;
   }
 
   /** Counts and hands over one batch; `landed` settles once the writer's answer is accounted for. */
@@ -1447,10 +1211,14 @@ class SqliteStore implements Store {
   }
 
   /** Turns driver errors into SluiceError('STORE_FAILED'); Sluice errors pass through. */
-  async #guard<T>(operation: string, fn: () => Promise<T>): Promise<T> {
+  #ensureOpen(operation: string): void {
     if (this.#closed) {
       throw new SluiceError('STORE_FAILED', `store ${operation} failed: the store is closed`);
     }
+  }
+
+  async #guard<T>(operation: string, fn: () => Promise<T>): Promise<T> {
+    this.#ensureOpen(operation);
     try {
       return await fn();
     } catch (err) {

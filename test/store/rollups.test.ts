@@ -154,6 +154,26 @@ describe('rollups kept by commitBatch', () => {
     });
   });
 
+  it('pair an enduser with every one of its actions, past the 31 an enduser keeps as bits', async () => {
+    await open();
+    await store.applyConfig(integration, [section('a', 'activities')]);
+    // 40 actions for p (the last ones twice), the first 3 for q, in one batch and in a later one.
+    const first = Array.from({ length: 40 }, (_, i) =>
+      act(`${i}`, 'p@x.io', `a${i}`, 1, '2024-05-01T10:00:00.000Z'),
+    );
+    const second = [
+      act('40', 'p@x.io', 'a39', 1, '2024-05-01T11:00:00.000Z'),
+      act('41', 'p@x.io', 'a35', 1, '2024-05-01T11:00:00.000Z'),
+      ...[0, 1, 2].map((i) => act(`${42 + i}`, 'q@x.io', `a${i}`, 1, '2024-05-01T12:00:00.000Z')),
+    ];
+    await land('a', 'activities', [first, second]);
+    const actions = await data.actions();
+    expect(actions).toHaveLength(40);
+    const endusersOf = new Map(actions.map((a) => [a.action, a.endusers]));
+    for (let i = 0; i < 40; i++) expect(endusersOf.get(`a${i}`), `a${i}`).toBe(i < 3 ? 2 : 1);
+    expect(actions.find((a) => a.action === 'a39')).toMatchObject({ count: 2 });
+  });
+
   it('keep the last value of a day by date, and of two points at the same time the one landed last', async () => {
     await open();
     await store.applyConfig(integration, [section('m', 'metrics')]);

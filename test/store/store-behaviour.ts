@@ -516,14 +516,18 @@ export function storeBehaviour(name: string, open: () => Promise<StoreUnderTest>
               ? activity(n, { action: tag })
               : metric(n, { dimensionId: tag });
           const run = await store.startRun(s.id, 'manual');
-          await store.commitBatch(batch(s, run.id, { records: before.map((n) => make(n, 'old')) }));
+          // CommitBatch pairs dataType and records by convention, not by type.
+          const records = (list: LandedRecord[]) => list as CommitBatch['records'];
+          await store.commitBatch(
+            batch(s, run.id, { records: records(before.map((n) => make(n, 'old'))) }),
+          );
           const all = Array.from({ length: 150 }, (_, n) => make(n, 'new'));
           all.splice(41, 0, make(40, 'twice'));
-          const again = await store.commitBatch(batch(s, run.id, { records: all }));
+          const again = await store.commitBatch(batch(s, run.id, { records: records(all) }));
           expect(again, dataType).toEqual({ landed: 150 - before.length, rejected: 0 });
           await store.finishRun(run.id, { status: 'succeeded' });
           const rerun = await store.startRun(s.id, 'manual');
-          const third = await store.commitBatch(batch(s, rerun.id, { records: all }));
+          const third = await store.commitBatch(batch(s, rerun.id, { records: records(all) }));
           expect(third, dataType).toEqual({ landed: 0, rejected: 0 });
           await store.finishRun(rerun.id, { status: 'succeeded' });
 
