@@ -7,7 +7,7 @@ import type {
   SectionConfig,
   SourceRow,
 } from './types.js';
-import { rejectInput, toFiniteNumber, toIsoDate, toText } from './coerce.js';
+import { mysqlDatetimeToIso, rejectInput, toFiniteNumber, toIsoDate, toText } from './coerce.js';
 
 /** Longest text accepted in a string field; longer is a reject (`too_long`). */
 export const MAX_TEXT_LENGTH = 255;
@@ -56,6 +56,8 @@ export function compileMapper(section: SectionConfig, plan: ReadPlan): Mapper {
   ): string | undefined | false {
     if (!f) return undefined;
     const v = row[f.index];
+    // What nearly every row holds: a string short enough, kept as it is.
+    if (typeof v === 'string' && v.length <= MAX_TEXT_LENGTH) return v === '' ? undefined : v;
     if (isAbsent(v)) return undefined;
     const t = toText(v, MAX_TEXT_LENGTH);
     if (t.ok) return t.value;
@@ -71,6 +73,10 @@ export function compileMapper(section: SectionConfig, plan: ReadPlan): Mapper {
   ): string | false {
     if (!date) return now;
     const v = row[date.index];
+    if (typeof v === 'string') {
+      const fast = mysqlDatetimeToIso(v);
+      if (fast !== undefined) return fast;
+    }
     if (isAbsent(v)) return now;
     const d = toIsoDate(v);
     if (d.ok) return d.value;
@@ -104,7 +110,8 @@ export function compileMapper(section: SectionConfig, plan: ReadPlan): Mapper {
           let w = 1;
           if (weight) {
             const v = row[weight.index];
-            if (v !== null && v !== undefined) {
+            if (typeof v === 'number' && Number.isFinite(v)) w = v;
+            else if (v !== null && v !== undefined) {
               const num = toFiniteNumber(v);
               if (num.ok) w = num.value;
               else rejects.push(reject(rowId, row, 'weight', weight, num.code, num.reason, v));
