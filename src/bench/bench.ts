@@ -3,12 +3,13 @@
  * the raw read and write limits of the same machine measured in the same run. See docs/bench.md.
  *
  * Options: --rows N (rows per table, default 1000000), --json (one JSON object on stdout),
- * --idle-ticks N (default 200), --cpu-prof (profile the activities sync and list the hottest
- * functions; slows that sync down), --keep (keep the temporary data folder), --host, --port,
+ * --idle-ticks N (default 200), --repeat N (measure the limits and the syncs N times, in turn,
+ * and report medians; default 1), --cpu-prof (profile the first activities sync and list the
+ * hottest functions; slows that sync down), --keep (keep the temporary data folder), --host, --port,
  * --user, --database (default 127.0.0.1, 3306, root, sluice_bench). The password comes from
  * MYSQL_PASSWORD (empty by default), as for `npm run demo`.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -54,7 +55,38 @@ interface BenchResult {
   datasetReused: boolean;
   profiled: boolean;
   hotFunctions?: HotFunction[];
+  /** With --repeat N > 1: every round's figures (the ones above are their medians). */
+  rounds?: Round[];
   machine: { node: string; cpus: number; cpuModel: string; memoryGb: number; server: string };
+}
+
+/** One round's measurements: the limits and the two syncs, taken one after the other. */
+interface Round {
+  rawReadRowsPerSec: number;
+  rawReadCliRowsPerSec: number;
+  rawWriteRowsPerSec: number;
+  syncRowsPerSec: number;
+  metricsSyncRowsPerSec: number;
+  ratioVsLimit: number;
+  peakRssMb: number | null;
+  metricsPeakRssMb: number | null;
+  durations: {
+    rawReadMs: number;
+    rawReadCliMs: number;
+    rawWriteMs: number;
+    syncMs: number;
+    syncEngineMs: number;
+    metricsSyncMs: number;
+    metricsSyncEngineMs: number;
+  };
+}
+
+/** The median (the mean of the middle two for an even count); null when any value is null. */
+function median<T extends number | null>(values: T[]): T {
+  if (values.some((v) => v === null)) return null as T;
+  const sorted = (values as number[]).slice().sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return (sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2) as T;
 }
 
 function positive(value: string | undefined, flag: string, fallback: number): number {
@@ -72,6 +104,7 @@ async function main(): Promise<void> {
       json: { type: 'boolean', default: false },
       'idle-ticks': { type: 'string' },
       'cpu-prof': { type: 'boolean', default: false },
+      repeat: { type: 'string' },
       keep: { type: 'boolean', default: false },
       host: { type: 'string', default: '127.0.0.1' },
       port: { type: 'string', default: '3306' },
@@ -81,6 +114,7 @@ async function main(): Promise<void> {
   });
   const rows = positive(values.rows, '--rows', 1_000_000);
   const ticks = positive(values['idle-ticks'], '--idle-ticks', 200);
+  const repeat = positive(values.repeat, '--repeat', 1);
   const env = readEnv();
   const target: MysqlTarget = {
     host: values.host,
@@ -96,57 +130,87 @@ async function main(): Promise<void> {
   const dataset = await ensureDataset(target, rows, log);
   const dir = await mkdtemp(join(tmpdir(), 'sluice-bench-'));
   try {
-    log('raw read: mariadb client');
-    const cli = await rawReadCli(target, rows);
-    log('raw read: mysql2 keyset');
-    const read = await rawReadMysql2(target, rows);
-    log('raw write: better-sqlite3');
-    const write = await rawWrite(dir, rows);
-
-    const dataDir = join(dir, 'data');
-    await applyConfig(dataDir, target);
+    const perSec = (n: number, ms: number) => (n * 1000) / ms;
     const profDir = join(dir, 'cpu-prof');
-    const profFlags = values['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : [];
-    log(`sync: ${ACTIVITIES_SECTION}${values['cpu-prof'] ? ' (profiled)' : ''}`);
-    const sync = await syncSection(dataDir, target, ACTIVITIES_SECTION, rows, profFlags);
-    log(`sync: ${METRICS_SECTION}`);
-    const metrics = await syncSection(dataDir, target, METRICS_SECTION, rows);
+    const rounds: Round[] = [];
+    let dataDir = '';
+    for (let i = 1; i <= repeat; i++) {
+      // Each round lands in a fresh folder: the raw-write file and a new store.
+      const roundDir = join(dir, `round-${i}`);
+      await mkdir(roundDir);
+      const of = repeat > 1 ? ` (round ${i} of ${repeat})` : '';
+      log(`raw read: mariadb client${of}`);
+      const cli = await rawReadCli(target, rows);
+      log(`raw read: mysql2 keyset${of}`);
+      const read = await rawReadMysql2(target, rows);
+      log(`raw write: better-sqlite3${of}`);
+      const write = await rawWrite(roundDir, rows);
+      dataDir = join(roundDir, 'data');
+      await applyConfig(dataDir, target);
+      const profiled = values['cpu-prof'] && i === 1;
+      const profFlags = profiled ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : [];
+      log(`sync: ${ACTIVITIES_SECTION}${profiled ? ' (profiled)' : ''}${of}`);
+      const sync = await syncSection(dataDir, target, ACTIVITIES_SECTION, rows, profFlags);
+      log(`sync: ${METRICS_SECTION}${of}`);
+      const metrics = await syncSection(dataDir, target, METRICS_SECTION, rows);
+      const syncRowsPerSec = perSec(rows, sync.ms);
+      const rawReadRowsPerSec = perSec(rows, read.ms);
+      const rawWriteRowsPerSec = perSec(rows, write.ms);
+      rounds.push({
+        rawReadRowsPerSec,
+        rawReadCliRowsPerSec: perSec(rows, cli.ms),
+        rawWriteRowsPerSec,
+        syncRowsPerSec,
+        metricsSyncRowsPerSec: perSec(rows, metrics.ms),
+        // Each round's sync against the limits measured in that round.
+        ratioVsLimit: syncRowsPerSec / Math.min(rawReadRowsPerSec, rawWriteRowsPerSec),
+        peakRssMb: sync.peakRssMb,
+        metricsPeakRssMb: metrics.peakRssMb,
+        durations: {
+          rawReadMs: read.ms,
+          rawReadCliMs: cli.ms,
+          rawWriteMs: write.ms,
+          syncMs: sync.ms,
+          syncEngineMs: sync.result.durationMs,
+          metricsSyncMs: metrics.ms,
+          metricsSyncEngineMs: metrics.result.durationMs,
+        },
+      });
+    }
     log(`idle tick: ${ticks} caught-up runs`);
     const idle = await idleTicks(dataDir, target, ACTIVITIES_SECTION, ticks);
     const hotFunctions = values['cpu-prof'] ? await summariseCpuProfile(profDir, 20) : undefined;
 
-    const perSec = (n: number, ms: number) => (n * 1000) / ms;
-    const syncRowsPerSec = perSec(rows, sync.ms);
-    const rawReadRowsPerSec = perSec(rows, read.ms);
-    const rawWriteRowsPerSec = perSec(rows, write.ms);
+    const mid = <T extends number | null>(pick: (r: Round) => T): T => median(rounds.map(pick));
     const result: BenchResult = {
       rows,
       batchSize: BATCH,
-      syncRowsPerSec,
-      metricsSyncRowsPerSec: perSec(rows, metrics.ms),
-      rawReadRowsPerSec,
-      rawReadCliRowsPerSec: perSec(rows, cli.ms),
-      rawWriteRowsPerSec,
-      ratioVsLimit: syncRowsPerSec / Math.min(rawReadRowsPerSec, rawWriteRowsPerSec),
-      peakRssMb: sync.peakRssMb,
-      metricsPeakRssMb: metrics.peakRssMb,
+      syncRowsPerSec: mid((r) => r.syncRowsPerSec),
+      metricsSyncRowsPerSec: mid((r) => r.metricsSyncRowsPerSec),
+      rawReadRowsPerSec: mid((r) => r.rawReadRowsPerSec),
+      rawReadCliRowsPerSec: mid((r) => r.rawReadCliRowsPerSec),
+      rawWriteRowsPerSec: mid((r) => r.rawWriteRowsPerSec),
+      ratioVsLimit: mid((r) => r.ratioVsLimit),
+      peakRssMb: mid((r) => r.peakRssMb),
+      metricsPeakRssMb: mid((r) => r.metricsPeakRssMb),
       idleTickMs: idle.medianMs,
       idleTickP95Ms: idle.p95Ms,
       idleTicks: idle.ticks,
       durations: {
         generateMs: dataset.generateMs,
-        rawReadMs: read.ms,
-        rawReadCliMs: cli.ms,
-        rawWriteMs: write.ms,
-        syncMs: sync.ms,
-        syncEngineMs: sync.result.durationMs,
-        metricsSyncMs: metrics.ms,
-        metricsSyncEngineMs: metrics.result.durationMs,
+        rawReadMs: mid((r) => r.durations.rawReadMs),
+        rawReadCliMs: mid((r) => r.durations.rawReadCliMs),
+        rawWriteMs: mid((r) => r.durations.rawWriteMs),
+        syncMs: mid((r) => r.durations.syncMs),
+        syncEngineMs: mid((r) => r.durations.syncEngineMs),
+        metricsSyncMs: mid((r) => r.durations.metricsSyncMs),
+        metricsSyncEngineMs: mid((r) => r.durations.metricsSyncEngineMs),
         totalMs: performance.now() - began,
       },
       datasetReused: dataset.reused,
       profiled: values['cpu-prof'],
       ...(hotFunctions ? { hotFunctions } : {}),
+      ...(repeat > 1 ? { rounds } : {}),
       machine: {
         node: process.version,
         cpus: cpus().length,
@@ -226,6 +290,9 @@ function report(r: BenchResult): string {
     `${r.machine.cpus} x ${r.machine.cpuModel}, ${r.machine.memoryGb} GiB, Node ${r.machine.node}, ${r.machine.server}\n\n` +
     `${table}\n\n` +
     `ratio vs limit   ${r.ratioVsLimit.toFixed(2)}  (activities sync / slower of raw read and raw write)\n` +
+    (r.rounds
+      ? `rounds           ${r.rounds.length}: figures above are medians; ratio per round ${r.rounds.map((x) => x.ratioVsLimit.toFixed(2)).join(', ')}\n`
+      : '') +
     `idle tick        ${r.idleTickMs.toFixed(2)} ms median, ${r.idleTickP95Ms.toFixed(2)} ms p95 over ${r.idleTicks} caught-up runs\n` +
     hot +
     `total            ${secs(d.totalMs)}\n`
