@@ -34,8 +34,7 @@ function insertInto(table: 'activities' | 'metric_points', rows: number): string
       ? 'section_id, row_id, email, external_id, name, company_external_id, action, weight, date, info, landed_at'
       : 'section_id, row_id, model, external_id, dimension_id, value, date, landed_at';
   const width = (table === 'activities' ? ACTIVITY_WIDTH : METRIC_WIDTH) + 2;
-  const tuple = `(${Array.from({ length: width }, () => '?').join(', ')})`;
-  return `INSERT INTO ${table} (${columns}) VALUES ${Array.from({ length: rows }, () => tuple).join(', ')}
+  return `INSERT INTO ${table} (${columns}) VALUES ${tuples(width, rows)}
     ON CONFLICT (section_id, row_id) DO NOTHING`;
 }
 
@@ -174,10 +173,21 @@ export interface WriteResult {
   fold?: { foldedId: number } | 'refused';
 }
 
-/** The upserts folding aggregates: they add counts and widen date ranges, so they commute. */
-const UPSERT_ENDUSER = `INSERT INTO endusers (ident, external_id, email, name, company_external_id,
+/** `rows` parameter tuples of `width` values each, for a multi-row VALUES. */
+function tuples(width: number, rows: number): string {
+  const tuple = `(${Array.from({ length: width }, () => '?').join(', ')})`;
+  return Array.from({ length: rows }, () => tuple).join(', ');
+}
+
+/**
+ * The upserts folding aggregates, for `rows` rows a statement: they add counts and widen date
+ * ranges, so they commute (rows of one statement too).
+ */
+const UPSERT_ENDUSER = (
+  rows: number,
+) => `INSERT INTO endusers (ident, external_id, email, name, company_external_id,
     first_seen, last_seen, activity_count, activity_weight, metric_points)
-  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+  VALUES ${tuples(10, rows)}
   ON CONFLICT (ident) DO UPDATE SET
     email = coalesce(endusers.email, excluded.email),
     name = coalesce(endusers.name, excluded.name),
@@ -187,31 +197,39 @@ const UPSERT_ENDUSER = `INSERT INTO endusers (ident, external_id, email, name, c
     activity_count = endusers.activity_count + excluded.activity_count,
     activity_weight = endusers.activity_weight + excluded.activity_weight,
     metric_points = endusers.metric_points + excluded.metric_points`;
-const UPSERT_COMPANY = `INSERT INTO companies (external_id, first_seen, last_seen, activity_count,
+const UPSERT_COMPANY = (
+  rows: number,
+) => `INSERT INTO companies (external_id, first_seen, last_seen, activity_count,
     activity_weight, metric_points)
-  VALUES (?, ?, ?, ?, ?, ?)
+  VALUES ${tuples(6, rows)}
   ON CONFLICT (external_id) DO UPDATE SET
     first_seen = min(companies.first_seen, excluded.first_seen),
     last_seen = max(companies.last_seen, excluded.last_seen),
     activity_count = companies.activity_count + excluded.activity_count,
     activity_weight = companies.activity_weight + excluded.activity_weight,
     metric_points = companies.metric_points + excluded.metric_points`;
-const UPSERT_ACTION_DAY = `INSERT INTO activity_daily (action, day, section_id, count, weight_sum,
+const UPSERT_ACTION_DAY = (
+  rows: number,
+) => `INSERT INTO activity_daily (action, day, section_id, count, weight_sum,
     first_date, last_date)
-  VALUES (?, ?, ?, ?, ?, ?, ?)
+  VALUES ${tuples(7, rows)}
   ON CONFLICT (action, day, section_id) DO UPDATE SET
     count = activity_daily.count + excluded.count,
     weight_sum = activity_daily.weight_sum + excluded.weight_sum,
     first_date = min(activity_daily.first_date, excluded.first_date),
     last_date = max(activity_daily.last_date, excluded.last_date)`;
 // A pair stored before is a seek that dirties nothing (see migration-server.ts).
-const UPSERT_ENDUSER_ACTION = `INSERT INTO enduser_actions (action, ident, section_id)
-  VALUES (?, ?, ?)
+const UPSERT_ENDUSER_ACTION = (
+  rows: number,
+) => `INSERT INTO enduser_actions (action, ident, section_id)
+  VALUES ${tuples(3, rows)}
   ON CONFLICT (action, ident, section_id) DO NOTHING`;
 // SET expressions all see the row as it was, so last_value compares with the old last_date.
-const UPSERT_METRIC_DAY = `INSERT INTO metric_daily (model, dimension_id, day, external_id,
+const UPSERT_METRIC_DAY = (
+  rows: number,
+) => `INSERT INTO metric_daily (model, dimension_id, day, external_id,
     section_id, value_sum, count, first_date, last_date, last_value)
-  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+  VALUES ${tuples(10, rows)}
   ON CONFLICT (model, dimension_id, day, external_id, section_id) DO UPDATE SET
     value_sum = metric_daily.value_sum + excluded.value_sum,
     count = metric_daily.count + excluded.count,
@@ -221,6 +239,44 @@ const UPSERT_METRIC_DAY = `INSERT INTO metric_daily (model, dimension_id, day, e
     last_date = max(metric_daily.last_date, excluded.last_date)`;
 
 type Statement = BetterSqlite3.Statement<unknown[]>;
+
+/** An upsert run over many parameter tuples: CHUNK_ROWS to a statement, the rest one by one. */
+class ChunkedUpsert {
+  readonly #one: Statement;
+  readonly #many: Statement;
+  readonly #params: unknown[];
+
+  constructor(
+    sqlite: BetterSqlite3.Database,
+    sql: (rows: number) => string,
+    readonly width: number,
+  ) {
+    this.#one = sqlite.prepare(sql(1));
+    this.#many = sqlite.prepare(sql(CHUNK_ROWS));
+    this.#params = new Array<unknown>(CHUNK_ROWS * width);
+  }
+
+  /** One tuple (for the odd row outside a fold). */
+  run(...row: unknown[]): void {
+    this.#one.run(row);
+  }
+
+  /** Every tuple, in order (call inside a transaction). */
+  runAll(rows: readonly (readonly unknown[])[]): void {
+    const { width } = this;
+    const params = this.#params;
+    let i = 0;
+    for (; i + CHUNK_ROWS <= rows.length; i += CHUNK_ROWS) {
+      let p = 0;
+      for (let r = i; r < i + CHUNK_ROWS; r++) {
+        const row = rows[r] as readonly unknown[];
+        for (let k = 0; k < width; k++) params[p++] = row[k];
+      }
+      this.#many.run(params);
+    }
+    for (; i < rows.length; i++) this.#one.run(rows[i] as unknown[]);
+  }
+}
 
 /** Why a batch is refused: a batch of its run handed over before it failed. */
 export function earlierBatchFailed(batch: { sectionId: number; runId: number }): SluiceError {
@@ -253,11 +309,11 @@ export class SqliteBatchWriter {
     metrics: new Array<unknown>(METRIC_WIDTH + 2),
   };
   readonly #insertReject: Statement;
-  readonly #upsertEnduser: Statement;
-  readonly #upsertCompany: Statement;
-  readonly #upsertActionDay: Statement;
-  readonly #upsertEnduserAction: Statement;
-  readonly #upsertMetricDay: Statement;
+  readonly #upsertEnduser: ChunkedUpsert;
+  readonly #upsertCompany: ChunkedUpsert;
+  readonly #upsertActionDay: ChunkedUpsert;
+  readonly #upsertEnduserAction: ChunkedUpsert;
+  readonly #upsertMetricDay: ChunkedUpsert;
   readonly #setFolded: Statement;
   readonly #enduserByEmail: BetterSqlite3.Statement<[string], { ident: string }>;
   readonly #enduser: BetterSqlite3.Statement<[string], StoredEnduser>;
@@ -306,11 +362,11 @@ export class SqliteBatchWriter {
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (section_id, row_id) DO NOTHING`,
     );
-    this.#upsertEnduser = prepare(UPSERT_ENDUSER);
-    this.#upsertCompany = prepare(UPSERT_COMPANY);
-    this.#upsertActionDay = prepare(UPSERT_ACTION_DAY);
-    this.#upsertEnduserAction = prepare(UPSERT_ENDUSER_ACTION);
-    this.#upsertMetricDay = prepare(UPSERT_METRIC_DAY);
+    this.#upsertEnduser = new ChunkedUpsert(sqlite, UPSERT_ENDUSER, 10);
+    this.#upsertCompany = new ChunkedUpsert(sqlite, UPSERT_COMPANY, 6);
+    this.#upsertActionDay = new ChunkedUpsert(sqlite, UPSERT_ACTION_DAY, 7);
+    this.#upsertEnduserAction = new ChunkedUpsert(sqlite, UPSERT_ENDUSER_ACTION, 3);
+    this.#upsertMetricDay = new ChunkedUpsert(sqlite, UPSERT_METRIC_DAY, 10);
     this.#setFolded = prepare('UPDATE sections SET folded_id = max(folded_id, ?) WHERE id = ?');
     this.#landedId = sqlite.prepare('SELECT landed_id FROM sections WHERE id = ?');
     this.#foldedId = sqlite.prepare('SELECT folded_id FROM sections WHERE id = ?');
@@ -475,27 +531,35 @@ export class SqliteBatchWriter {
   applyFold(sectionId: number, fold: FoldRows): void {
     /** `e:<email>` idents counted under an external id's ident instead. */
     const merged = new Map<string, string>();
-    for (const p of fold.endusers) {
-      if (!p[0].startsWith('x:')) continue;
-      this.#upsertEnduser.run(...p);
+    const byExternalId = fold.endusers.filter((p) => p[0].startsWith('x:'));
+    this.#upsertEnduser.runAll(byExternalId);
+    for (const p of byExternalId) {
       if (p[2] !== null) this.#mergeEmailEnduser(p[0], `e:${p[2]}`);
     }
+    const byEmail: EnduserParams[] = [];
     for (const p of fold.endusers) {
       if (p[0].startsWith('x:')) continue;
       const known = p[2] === null ? undefined : this.#enduserByEmail.get(p[2]);
       if (known === undefined) {
-        this.#upsertEnduser.run(...p);
+        byEmail.push(p);
         continue;
       }
       merged.set(p[0], known.ident);
-      this.#upsertEnduser.run(known.ident, null, ...(p.slice(2) as Tail<EnduserParams, 2>));
+      byEmail.push([known.ident, null, ...(p.slice(2) as Tail<EnduserParams, 2>)]);
     }
-    for (const p of fold.companies) this.#upsertCompany.run(...p);
-    for (const p of fold.actionDays) this.#upsertActionDay.run(...p);
-    for (const [action, ident, section] of fold.pairs) {
-      this.#upsertEnduserAction.run(action, merged.get(ident) ?? ident, section);
-    }
-    for (const p of fold.metricDays) this.#upsertMetricDay.run(...p);
+    this.#upsertEnduser.runAll(byEmail);
+    this.#upsertCompany.runAll(fold.companies);
+    this.#upsertActionDay.runAll(fold.actionDays);
+    this.#upsertEnduserAction.runAll(
+      merged.size === 0
+        ? fold.pairs
+        : fold.pairs.map(([action, ident, section]) => [
+            action,
+            merged.get(ident) ?? ident,
+            section,
+          ]),
+    );
+    this.#upsertMetricDay.runAll(fold.metricDays);
     this.#setFolded.run(fold.through ?? this.#landedId.get(sectionId)?.landed_id ?? 0, sectionId);
   }
 
