@@ -1,4 +1,3 @@
-import { stringify } from 'yaml';
 import { SluiceError } from '../core/errors.js';
 import { checkKeyValue, keyTypeOf } from '../core/keys.js';
 import { planSection } from '../core/plan.js';
@@ -54,6 +53,8 @@ export async function exportConfig(store: Store, integrationName?: string): Prom
   if (integrationName !== undefined && integrations.length === 0) {
     throw new SluiceError('NOT_FOUND', `no integration named "${integrationName}"`);
   }
+  // Loaded here: every CLI command imports this module, and only `export` prints YAML.
+  const { stringify } = await import('yaml');
   const docs: string[] = [];
   for (const integration of integrations) {
     const sections = await store.listSections(integration.name);
