@@ -26,40 +26,6 @@ import {
   type HotFunction,
 } from './sync.js';
 
-interface BenchResult {
-  rows: number;
-  batchSize: number;
-  syncRowsPerSec: number;
-  metricsSyncRowsPerSec: number;
-  rawReadRowsPerSec: number;
-  rawReadCliRowsPerSec: number;
-  rawWriteRowsPerSec: number;
-  /** syncRowsPerSec / min(rawReadRowsPerSec, rawWriteRowsPerSec). */
-  ratioVsLimit: number;
-  peakRssMb: number | null;
-  metricsPeakRssMb: number | null;
-  idleTickMs: number;
-  idleTickP95Ms: number;
-  idleTicks: number;
-  durations: {
-    generateMs: number;
-    rawReadMs: number;
-    rawReadCliMs: number;
-    rawWriteMs: number;
-    syncMs: number;
-    syncEngineMs: number;
-    metricsSyncMs: number;
-    metricsSyncEngineMs: number;
-    totalMs: number;
-  };
-  datasetReused: boolean;
-  profiled: boolean;
-  hotFunctions?: HotFunction[];
-  /** With --repeat N > 1: every round's figures (the ones above are their medians). */
-  rounds?: Round[];
-  machine: { node: string; cpus: number; cpuModel: string; memoryGb: number; server: string };
-}
-
 /** One round's measurements: the limits and the two syncs, taken one after the other. */
 interface Round {
   rawReadRowsPerSec: number;
@@ -67,6 +33,7 @@ interface Round {
   rawWriteRowsPerSec: number;
   syncRowsPerSec: number;
   metricsSyncRowsPerSec: number;
+  /** syncRowsPerSec / min(rawReadRowsPerSec, rawWriteRowsPerSec). */
   ratioVsLimit: number;
   peakRssMb: number | null;
   metricsPeakRssMb: number | null;
@@ -79,6 +46,22 @@ interface Round {
     metricsSyncMs: number;
     metricsSyncEngineMs: number;
   };
+}
+
+/** The figures of a run: one round's, or with --repeat the medians of the rounds'. */
+interface BenchResult extends Omit<Round, 'durations'> {
+  rows: number;
+  batchSize: number;
+  idleTickMs: number;
+  idleTickP95Ms: number;
+  idleTicks: number;
+  durations: Round['durations'] & { generateMs: number; totalMs: number };
+  datasetReused: boolean;
+  profiled: boolean;
+  hotFunctions?: HotFunction[];
+  /** With --repeat N > 1: every round's figures (the ones above are their medians). */
+  rounds?: Round[];
+  machine: { node: string; cpus: number; cpuModel: string; memoryGb: number; server: string };
 }
 
 /** The median (the mean of the middle two for an even count); null when any value is null. */
