@@ -72,11 +72,10 @@ export async function syncForeground(
     .map((s) => s.nextRunAt)
     .filter((t): t is string => t !== null)
     .sort()[0];
-  out.stderr(
-    `scheduling ${on.length} of ${sections.length} section(s)${next !== undefined ? `, next run at ${next}` : ''} (daily schedules in ${ctx.env.timeZone}); Ctrl-C stops after the batch in progress\n`,
-  );
-
-  await new Promise<void>((resolve) => {
+  // The handlers go in before the line announcing the scheduler is ready: whoever reads that line
+  // (a person, a supervisor, a test) may send a signal at once, and one arriving in between would
+  // kill the process instead of stopping it after the batches in progress.
+  const stopped = new Promise<void>((resolve) => {
     // Keeps the process alive (the scheduler's own timer is unref'd) and picks up `sluice apply`.
     const keepAlive = setInterval(() => {
       scheduler.refresh().catch((err: unknown) => {
@@ -95,5 +94,9 @@ export async function syncForeground(
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
   });
+  out.stderr(
+    `scheduling ${on.length} of ${sections.length} section(s)${next !== undefined ? `, next run at ${next}` : ''} (daily schedules in ${ctx.env.timeZone}); Ctrl-C stops after the batch in progress\n`,
+  );
+  await stopped;
   await scheduler.stop();
 }
