@@ -294,6 +294,8 @@ export class SqliteBatchWriter {
   readonly #insertActivities: Statement;
   readonly #insertMetric: Statement;
   readonly #insertMetrics: Statement;
+  /** The largest id of the table (null when empty). */
+  readonly #maxId: Record<'activities' | 'metrics', BetterSqlite3.Statement<[], number | null>>;
   /** The row ids of the rows with ids in (from, to], in id order (which rows a chunk landed). */
   readonly #landedRowIds: Record<
     'activities' | 'metrics',
@@ -344,6 +346,10 @@ export class SqliteBatchWriter {
     this.#insertActivities = prepare(insertInto('activities', CHUNK_ROWS));
     this.#insertMetric = prepare(insertInto('metric_points', 1));
     this.#insertMetrics = prepare(insertInto('metric_points', CHUNK_ROWS));
+    this.#maxId = {
+      activities: sqlite.prepare<[], number | null>('SELECT max(id) FROM activities').pluck(),
+      metrics: sqlite.prepare<[], number | null>('SELECT max(id) FROM metric_points').pluck(),
+    };
     this.#landedRowIds = {
       activities: sqlite
         .prepare<[number, number], string>(
@@ -441,6 +447,8 @@ export class SqliteBatchWriter {
     const many = activities ? this.#insertActivities : this.#insertMetrics;
     const params = this.#chunkParams[dataType];
     const chunkValues = CHUNK_ROWS * width;
+    // The largest id so far: the rows a chunk lands all take larger ones (see #findSkipped).
+    let above = chunkValues <= values.length ? (this.#maxId[dataType].get() ?? 0) : 0;
     let i = 0;
     let record = 0;
     for (; i + chunkValues <= values.length; i += chunkValues, record += CHUNK_ROWS) {
@@ -456,10 +464,11 @@ export class SqliteBatchWriter {
         continue;
       }
       const last = Number(lastInsertRowid);
-      if (changes < CHUNK_ROWS)
-        this.#findSkipped(dataType, values, i, record, last, changes, skipped);
+      if (changes < CHUNK_ROWS) {
+        this.#findSkipped(dataType, values, i, record, above, last, skipped);
+      }
       landed += changes;
-      lastId = last;
+      lastId = above = last;
     }
     const one = activities ? this.#insertActivity : this.#insertMetric;
     for (; i < values.length; i += width, record++) {
@@ -479,21 +488,23 @@ export class SqliteBatchWriter {
   }
 
   /**
-   * Which records of a chunk that landed only `changes` of its rows were skipped. The rows a
-   * statement inserts take consecutive ids in VALUES order, ending at `last` (AUTOINCREMENT, and
-   * this transaction is the only writer), so a walk over them in id order beside the chunk's
-   * records finds the records that did not land (a row id repeated within the chunk too).
+   * Which records of a chunk that landed only some of its rows were skipped. The rows a statement
+   * inserts take increasing ids in VALUES order, all above the table's largest id before it (this
+   * transaction is the only writer), but not consecutive ones: a row skipped by ON CONFLICT has
+   * used up an id of its own by then. So the rows with ids in (above, last] are the chunk's, in
+   * VALUES order, and a walk over them beside the chunk's records finds the records that did not
+   * land (a row id repeated within the chunk too).
    */
   #findSkipped(
     dataType: 'activities' | 'metrics',
     values: FlatRecords,
     from: number,
     record: number,
+    above: number,
     last: number,
-    changes: number,
     skipped: number[],
   ): void {
-    const landedIds = this.#landedRowIds[dataType].all(last - changes, last);
+    const landedIds = this.#landedRowIds[dataType].all(above, last);
     const width = dataType === 'activities' ? ACTIVITY_WIDTH : METRIC_WIDTH;
     let next = 0;
     for (let k = 0; k < CHUNK_ROWS; k++) {

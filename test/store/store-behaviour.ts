@@ -561,6 +561,53 @@ export function storeBehaviour(name: string, open: () => Promise<StoreUnderTest>
         }
       });
 
+      it('counts exactly the pushed records that land, wherever the ones landed before sit', async () => {
+        // Pushed data is counted after its insert, record by record: the index of every skipped
+        // record must be right, not just their number.
+        const before = [0, 1, 15, 16, 31, 32, 33, 63, 64, 100];
+        for (const dataType of ['activities', 'metrics'] as const) {
+          const activities = dataType === 'activities';
+          const s = await applyOne(
+            activities
+              ? section(`pushed-${dataType}`)
+              : section(`pushed-${dataType}`, {
+                  dataType: 'metrics',
+                  model: 'Company',
+                  mapping: { dimensionId: 'm', value: 'v', externalId: 'c' },
+                  info: [],
+                }),
+          );
+          // Row 40 twice, the second time for another enduser or company: only the first counts.
+          const make = (n: number, other = false): LandedRecord =>
+            activities
+              ? activity(n, other ? { externalId: 'intruder', email: 'intruder@example.com' } : {})
+              : metric(n, other ? { externalId: 'intruder' } : {});
+          const push = (records: LandedRecord[]) =>
+            store.landPushed({
+              sectionId: s.id,
+              dataType,
+              records: records as CommitBatch['records'],
+              rejects: [],
+            });
+          await push(before.map((n) => make(n)));
+          const all = Array.from({ length: 150 }, (_, n) => make(n));
+          all.splice(41, 0, make(40, true));
+          expect(await push(all), dataType).toEqual({ landed: 150 - before.length, rejected: 0 });
+          const counts = activities
+            ? await db
+                .selectFrom('endusers')
+                .select(['external_id as id', 'activity_count as n'])
+                .execute()
+            : await db
+                .selectFrom('companies')
+                .select(['external_id as id', 'metric_points as n'])
+                .execute();
+          const expected = Array.from({ length: 150 }, (_, n) => (activities ? `u${n}` : `c${n}`));
+          expect(counts.map((c) => c.id).sort(), dataType).toEqual(expected.sort());
+          for (const c of counts) expect(Number(c.n), `${dataType} ${c.id}`).toBe(1);
+        }
+      });
+
       it('keeps row ids apart per section', async () => {
         await store.applyConfig(integration(), [section('a'), section('b')]);
         const [a, b] = await store.listSections();
