@@ -844,6 +844,44 @@ export function storeBehaviour(name: string, open: () => Promise<StoreUnderTest>
         ]);
       });
 
+      it('counts one person once for many people at a time (folds upsert many rows a statement)', async () => {
+        const s = await applyOne();
+        const people = Array.from({ length: 40 }, (_, i) => i);
+        const runOnce = async (records: ActivityRecord[]) => {
+          const run = await store.startRun(s.id, 'manual');
+          await store.commitBatch(batch(s, run.id, { records }));
+          await store.finishRun(run.id, { status: 'succeeded' });
+        };
+        const email = (i: number) => `p${i}@x.io`;
+        // By email alone, then by external id with that email, then by email alone again.
+        await runOnce(
+          people.map((i) =>
+            activity(i, { externalId: undefined, email: email(i), action: 'view' }),
+          ),
+        );
+        await runOnce(
+          people.map((i) => activity(100 + i, { externalId: `u${i}`, email: email(i) })),
+        );
+        await runOnce(
+          people.map((i) =>
+            activity(200 + i, { externalId: undefined, email: email(i), action: 'edit' }),
+          ),
+        );
+        const endusers = await db
+          .selectFrom('endusers')
+          .select(['ident', 'activity_count'])
+          .orderBy('ident')
+          .execute();
+        expect(endusers).toEqual(
+          people
+            .map((i) => ({ ident: `x:u${i}`, activity_count: 3 }))
+            .sort((a, b) => (a.ident < b.ident ? -1 : 1)),
+        );
+        const pairs = await db.selectFrom('enduser_actions').select(['action', 'ident']).execute();
+        expect(pairs).toHaveLength(120);
+        expect(pairs.filter((p) => p.ident.startsWith('e:'))).toEqual([]);
+      });
+
       it('upserts endusers by external id, else by email, keeping first and last seen and filling blanks', async () => {
         const s = await applyOne();
         const run = await store.startRun(s.id, 'manual');
