@@ -62,6 +62,24 @@ export function section(name: string, overrides: Partial<SectionConfig> = {}): S
   };
 }
 
+/** A section of either data type (metrics on companies). */
+function sectionOf(name: string, dataType: 'activities' | 'metrics'): SectionConfig {
+  return dataType === 'activities'
+    ? section(name)
+    : section(name, {
+        dataType: 'metrics',
+        model: 'Company',
+        mapping: { dimensionId: 'm', value: 'v', externalId: 'c' },
+        info: [],
+      });
+}
+
+/**
+ * Rows landed before a batch of 150 re-reads them: first, last and in the middle of the 32-row
+ * statements of the SQLite store's writer.
+ */
+const LANDED_BEFORE = [0, 1, 15, 16, 31, 32, 33, 63, 64, 100];
+
 export function activity(n: number, overrides: Partial<ActivityRecord> = {}): ActivityRecord {
   return {
     rowId: String(n),
@@ -499,18 +517,9 @@ export function storeBehaviour(name: string, open: () => Promise<StoreUnderTest>
         // Large enough for a store that inserts many rows per statement: rows landed before sit
         // first, last and in the middle of such statements (32 rows: the SQLite store's); one row
         // id comes twice in the batch. Then the whole batch again, every row landed before.
-        const before = [0, 1, 15, 16, 31, 32, 33, 63, 64, 100];
+        const before = LANDED_BEFORE;
         for (const dataType of ['activities', 'metrics'] as const) {
-          const s = await applyOne(
-            dataType === 'activities'
-              ? section(`many-${dataType}`)
-              : section(`many-${dataType}`, {
-                  dataType: 'metrics',
-                  model: 'Company',
-                  mapping: { dimensionId: 'm', value: 'v', externalId: 'c' },
-                  info: [],
-                }),
-          );
+          const s = await applyOne(sectionOf(`many-${dataType}`, dataType));
           const make = (n: number, tag: string): LandedRecord =>
             dataType === 'activities'
               ? activity(n, { action: tag })
@@ -564,19 +573,10 @@ export function storeBehaviour(name: string, open: () => Promise<StoreUnderTest>
       it('counts exactly the pushed records that land, wherever the ones landed before sit', async () => {
         // Pushed data is counted after its insert, record by record: the index of every skipped
         // record must be right, not just their number.
-        const before = [0, 1, 15, 16, 31, 32, 33, 63, 64, 100];
+        const before = LANDED_BEFORE;
         for (const dataType of ['activities', 'metrics'] as const) {
           const activities = dataType === 'activities';
-          const s = await applyOne(
-            activities
-              ? section(`pushed-${dataType}`)
-              : section(`pushed-${dataType}`, {
-                  dataType: 'metrics',
-                  model: 'Company',
-                  mapping: { dimensionId: 'm', value: 'v', externalId: 'c' },
-                  info: [],
-                }),
-          );
+          const s = await applyOne(sectionOf(`pushed-${dataType}`, dataType));
           // Row 40 twice, the second time for another enduser or company: only the first counts.
           const make = (n: number, other = false): LandedRecord =>
             activities
