@@ -7,8 +7,10 @@
  * reading, mapping and aggregating. Everything crossing to it is plain data (structured clone).
  */
 import type BetterSqlite3 from 'better-sqlite3';
+import type { Selectable } from 'kysely';
 import { SluiceError } from '../core/errors.js';
 import type { ActivityRecord, MetricRecord, RejectRecord } from '../core/types.js';
+import type { EndusersTable } from './schema.js';
 import type { CommitBatch } from './store.js';
 
 /**
@@ -90,17 +92,7 @@ type Tail<
     : T;
 
 /** An enduser row as the fold reads it back to merge it. */
-interface StoredEnduser {
-  external_id: string | null;
-  email: string | null;
-  name: string | null;
-  company_external_id: string | null;
-  first_seen: string;
-  last_seen: string;
-  activity_count: number;
-  activity_weight: number;
-  metric_points: number;
-}
+type StoredEnduser = Omit<Selectable<EndusersTable>, 'id' | 'ident'>;
 
 export type CompanyParams = [
   externalId: string,

@@ -3,7 +3,7 @@
  * front of its primary key (see migration-server.ts), except an action series for one enduser.
  */
 import { sql } from 'kysely';
-import type { Kysely, RawBuilder } from 'kysely';
+import type { Kysely, RawBuilder, Selectable } from 'kysely';
 import type {
   ActionSeriesQuery,
   ActionSummary,
@@ -19,7 +19,7 @@ import type {
 } from '../core/api.js';
 import { MODELS, type Model } from '../core/types.js';
 import type { DataQueries, RunTotals } from './data-queries.js';
-import type { Database } from './schema.js';
+import type { Database, EndusersTable } from './schema.js';
 import { guard } from './sqlite-helpers.js';
 
 /** Opens the data queries on the Kysely instance of an open SQLite store (see open-store.ts). */
@@ -206,16 +206,9 @@ class SqliteDataQueries implements DataQueries {
       const total = await sql<{
         n: number;
       }>`SELECT count(*) AS n FROM endusers WHERE ${where}`.execute(this.db);
-      const { rows } = await sql<{
-        external_id: string | null;
-        email: string | null;
-        name: string | null;
-        company_external_id: string | null;
-        first_seen: string;
-        last_seen: string;
-        activity_count: number;
-        activity_weight: number;
-      }>`SELECT external_id, email, name, company_external_id, first_seen, last_seen,
+      const { rows } = await sql<
+        Omit<Selectable<EndusersTable>, 'id' | 'ident' | 'metric_points'>
+      >`SELECT external_id, email, name, company_external_id, first_seen, last_seen,
            activity_count, activity_weight
          FROM endusers WHERE ${where}
          ORDER BY activity_count DESC, id LIMIT ${q.limit} OFFSET ${q.offset}`.execute(this.db);
