@@ -43,7 +43,9 @@ const SESSION_SETUP =
 interface CoreConnection {
   readonly threadId: number | null;
   query(sql: string, callback: (err: Error | null) => void): void;
-  query(options: { sql: string; rowsAsArray: boolean }): CoreQuery;
+  query(options: { sql: string; rowsAsArray: boolean; values?: unknown[] }): CoreQuery;
+  /** Back to the pool (a pooled connection). */
+  release(): void;
   destroy(): void;
 }
 
@@ -207,11 +209,67 @@ class MysqlSource implements Source {
   }
 
   async readAfter(plan: ReadPlan, after: string | null, limit: number): Promise<SourceRow[]> {
-    const key = quoteIdent(plan.key);
-    const where =
-      after === null ? `${key} IS NOT NULL` : `${key} > ${bound(plan.keyKind, plan.keyScale)}`;
-    const sql = `${selectFrom(plan)} WHERE ${where} ORDER BY ${key} LIMIT ${checkRows(limit, 'limit')}`;
+    const sql = keysetSelect(plan, after, limit);
     return keyAsText(await this.read(sql, after === null ? [] : [after], plan.table));
+  }
+
+  async streamAfter(
+    plan: ReadPlan,
+    after: string | null,
+    limit: number,
+    partRows: number,
+    onRows: (rows: SourceRow[]) => void,
+  ): Promise<number> {
+    const sql = this.timed(keysetSelect(plan, after, limit));
+    const size = checkRows(partRows, 'partRows');
+    const ctx = { ...this.ctx, table: plan.table, timeoutMs: this.timeoutMs };
+    let conn: CoreConnection;
+    try {
+      ({ connection: conn } = await this.pool.getConnection());
+    } catch (err) {
+      throw toSluiceError(err, ctx);
+    }
+    let failed = false;
+    try {
+      return await new Promise<number>((resolve, reject) => {
+        let part: SourceRow[] = [];
+        let count = 0;
+        let refused: { error: unknown } | undefined;
+        const deliver = () => {
+          const rows = part;
+          part = [];
+          try {
+            onRows(rows);
+          } catch (error) {
+            refused = { error };
+          }
+        };
+        conn
+          .query({ sql, values: after === null ? [] : [after], rowsAsArray: true })
+          .on('result', (row) => {
+            if (refused !== undefined || failed) return;
+            const r = row as unknown[];
+            r[0] = text(r[0]);
+            part.push(r as SourceRow);
+            count++;
+            if (part.length >= size) deliver();
+          })
+          .on('error', (err) => {
+            failed = true;
+            reject(toSluiceError(err, ctx));
+          })
+          .on('end', () => {
+            if (failed) return;
+            if (refused === undefined && part.length > 0) deliver();
+            if (refused !== undefined) reject(refused.error);
+            else resolve(count);
+          });
+      });
+    } finally {
+      // A connection whose statement failed may be broken (lost, killed): the pool makes a new one.
+      if (failed) conn.destroy();
+      else conn.release();
+    }
   }
 
   async readTies(
@@ -306,11 +364,14 @@ class MysqlSource implements Source {
 
   /** A SELECT (given without the keyword) under the server's own form of the time limit. */
   private read(select: string, values: unknown[], table: string): Promise<unknown[][]> {
-    const sql =
-      this.server.flavor === 'mariadb'
-        ? `SET STATEMENT max_statement_time=${this.timeoutMs / 1000} FOR SELECT ${select}`
-        : `SELECT /*+ MAX_EXECUTION_TIME(${this.timeoutMs}) */ ${select}`;
-    return this.rows(sql, values, table);
+    return this.rows(this.timed(select), values, table);
+  }
+
+  /** The statement of a SELECT (given without the keyword) under the server's time limit. */
+  private timed(select: string): string {
+    return this.server.flavor === 'mariadb'
+      ? `SET STATEMENT max_statement_time=${this.timeoutMs / 1000} FOR SELECT ${select}`
+      : `SELECT /*+ MAX_EXECUTION_TIME(${this.timeoutMs}) */ ${select}`;
   }
 
   private async rows(sql: string, values: unknown[], table?: string): Promise<unknown[][]> {
@@ -366,6 +427,14 @@ function bound(kind: KeyKind, scale: number): string {
     case 'string':
       return '?';
   }
+}
+
+/** The keyset read (without SELECT): rows with key > `after` (? when not null), in key order. */
+function keysetSelect(plan: ReadPlan, after: string | null, limit: number): string {
+  const key = quoteIdent(plan.key);
+  const where =
+    after === null ? `${key} IS NOT NULL` : `${key} > ${bound(plan.keyKind, plan.keyScale)}`;
+  return `${selectFrom(plan)} WHERE ${where} ORDER BY ${key} LIMIT ${checkRows(limit, 'limit')}`;
 }
 
 function selectFrom(plan: ReadPlan): string {

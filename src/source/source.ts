@@ -32,6 +32,19 @@ export interface Source {
    */
   readAfter(plan: ReadPlan, after: string | null, limit: number): Promise<SourceRow[]>;
   /**
+   * The keyset read of `readAfter`, delivered while it arrives: `onRows` gets the rows in key
+   * order, in parts of at most `partRows`, and the promise settles with the number of rows read
+   * once the last part was delivered. When `onRows` throws, the rest of the result is read and
+   * dropped and the promise rejects with that error.
+   */
+  streamAfter(
+    plan: ReadPlan,
+    after: string | null,
+    limit: number,
+    partRows: number,
+    onRows: (rows: SourceRow[]) => void,
+  ): Promise<number>;
+  /**
    * All rows whose key equals `key` (MySQL equality, so the column's collation decides), used to
    * finish a tie group at a batch boundary. When `afterIdentity` is given (single-column identity
    * only), returns at most `limit` rows with identity > afterIdentity in identity order.

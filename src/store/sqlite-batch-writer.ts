@@ -141,9 +141,11 @@ export interface FoldRows {
   metricDays: MetricDailyParams[];
 }
 
-/** One batch to commit: a CommitBatch (store.ts) with its records flattened, and the fold due. */
+/**
+ * One batch to commit: a CommitBatch (store.ts) without its records, which reach the writer
+ * flattened, in parts, before it (see BatchWriterPort), and the fold due.
+ */
 export interface WriteRequest extends Omit<CommitBatch, 'records'> {
-  records: FlatRecords;
   fold?: FoldRows;
   /**
    * The section's counts were just read back from the store: skips the writer saw before this
@@ -320,7 +322,9 @@ export class SqliteBatchWriter {
   readonly #addToSectionAndMove: Statement;
   readonly #insertOutbox: Statement;
   readonly #renewLease: Statement;
-  readonly #commit: BetterSqlite3.Transaction<(req: WriteRequest) => WriteResult>;
+  readonly #commit: BetterSqlite3.Transaction<
+    (req: WriteRequest, parts: readonly FlatRecords[]) => WriteResult
+  >;
   /**
    * Runs with a failed batch. Batches of a run may be queued behind each other; once one fails,
    * committing a later one would move the cursor past the rows that did not land. (A run id is
@@ -406,14 +410,19 @@ export class SqliteBatchWriter {
     this.#renewLease = prepare(
       'UPDATE sections SET lock_expires_at = ? WHERE id = ? AND lock_owner = ?',
     );
-    this.#commit = sqlite.transaction((req: WriteRequest) => this.#commitInTransaction(req));
+    this.#commit = sqlite.transaction((req: WriteRequest, parts: readonly FlatRecords[]) =>
+      this.#commitInTransaction(req, parts),
+    );
   }
 
-  /** Commits one batch in its own IMMEDIATE transaction; throws and commits nothing on failure. */
-  commit(req: WriteRequest): WriteResult {
+  /**
+   * Commits one batch, its records in `parts`, in its own IMMEDIATE transaction; throws and
+   * commits nothing on failure.
+   */
+  commit(req: WriteRequest, parts: readonly FlatRecords[]): WriteResult {
     if (this.#failedRuns.has(req.runId)) throw earlierBatchFailed(req);
     try {
-      return this.#commit.immediate(req);
+      return this.#commit.immediate(req, parts);
     } catch (err) {
       this.#failedRuns.add(req.runId);
       throw err;
@@ -421,62 +430,64 @@ export class SqliteBatchWriter {
   }
 
   /**
-   * Inserts records (call inside a transaction), CHUNK_ROWS to a statement and the rest one by
-   * one; a row id landed before is skipped and its index reported, so its enduser and company are
-   * not counted twice.
+   * Inserts records given in parts (call inside a transaction), CHUNK_ROWS to a statement and the
+   * rest of each part one by one; a row id landed before is skipped and its index (counted over
+   * all the parts) reported, so its enduser and company are not counted twice.
    */
   insertRecords(
     sectionId: number,
     dataType: 'activities' | 'metrics',
-    values: FlatRecords,
+    parts: readonly FlatRecords[],
     now: string,
   ): WriteResult {
-    let landed = 0;
-    let lastId = 0;
-    const skipped: number[] = [];
     const activities = dataType === 'activities';
     const width = activities ? ACTIVITY_WIDTH : METRIC_WIDTH;
     const many = activities ? this.#insertActivities : this.#insertMetrics;
-    const params = this.#chunkParams[dataType];
-    const chunkValues = CHUNK_ROWS * width;
-    // The largest id so far: the rows a chunk lands all take larger ones (see #findSkipped).
-    let above = chunkValues <= values.length ? (this.#maxId[dataType].get() ?? 0) : 0;
-    let i = 0;
-    let record = 0;
-    for (; i + chunkValues <= values.length; i += chunkValues, record += CHUNK_ROWS) {
-      let p = 0;
-      for (let v = i; v < i + chunkValues;) {
-        params[p++] = sectionId;
-        for (let end = v + width; v < end; v++) params[p++] = values[v];
-        params[p++] = now;
-      }
-      const { changes, lastInsertRowid } = many.run(params);
-      if (changes === 0) {
-        for (let k = 0; k < CHUNK_ROWS; k++) skipped.push(record + k);
-        continue;
-      }
-      const last = Number(lastInsertRowid);
-      if (changes < CHUNK_ROWS) {
-        this.#findSkipped(dataType, values, i, record, above, last, skipped);
-      }
-      landed += changes;
-      lastId = above = last;
-    }
     const one = activities ? this.#insertActivity : this.#insertMetric;
-    for (; i < values.length; i += width, record++) {
-      const row = this.#rowParams[dataType];
-      row[0] = sectionId;
-      for (let k = 0; k < width; k++) row[k + 1] = values[i + k];
-      row[width + 1] = now;
-      const { changes, lastInsertRowid } = one.run(row);
-      if (changes === 0) {
-        skipped.push(record);
-        continue;
+    const params = this.#chunkParams[dataType];
+    const row = this.#rowParams[dataType];
+    const chunkValues = CHUNK_ROWS * width;
+    const result: WriteResult = { landed: 0, rejected: 0, lastId: 0, skipped: [] };
+    const { skipped } = result;
+    // The largest id so far: the rows a chunk lands all take larger ones (see #findSkipped).
+    let above: number | undefined;
+    let record = 0;
+    for (const values of parts) {
+      let i = 0;
+      for (; i + chunkValues <= values.length; i += chunkValues, record += CHUNK_ROWS) {
+        above ??= this.#maxId[dataType].get() ?? 0;
+        let p = 0;
+        for (let v = i; v < i + chunkValues;) {
+          params[p++] = sectionId;
+          for (let end = v + width; v < end; v++) params[p++] = values[v];
+          params[p++] = now;
+        }
+        const { changes, lastInsertRowid } = many.run(params);
+        if (changes === 0) {
+          for (let k = 0; k < CHUNK_ROWS; k++) skipped.push(record + k);
+          continue;
+        }
+        const last = Number(lastInsertRowid);
+        if (changes < CHUNK_ROWS) {
+          this.#findSkipped(dataType, values, i, record, above, last, skipped);
+        }
+        result.landed += changes;
+        result.lastId = above = last;
       }
-      landed++;
-      lastId = Number(lastInsertRowid);
+      for (; i < values.length; i += width, record++) {
+        row[0] = sectionId;
+        for (let k = 0; k < width; k++) row[k + 1] = values[i + k];
+        row[width + 1] = now;
+        const { changes, lastInsertRowid } = one.run(row);
+        if (changes === 0) {
+          skipped.push(record);
+          continue;
+        }
+        result.landed++;
+        result.lastId = above = Number(lastInsertRowid);
+      }
     }
-    return { landed, rejected: 0, lastId, skipped };
+    return result;
   }
 
   /**
@@ -592,7 +603,7 @@ export class SqliteBatchWriter {
     this.#addToSection.run(landed, rejected, lastId, sectionId);
   }
 
-  #commitInTransaction(req: WriteRequest): WriteResult {
+  #commitInTransaction(req: WriteRequest, parts: readonly FlatRecords[]): WriteResult {
     const { sectionId, runId, now } = req;
     const run = this.#runState.get(runId);
     if (run === undefined || run.section_id !== sectionId) {
@@ -623,7 +634,7 @@ export class SqliteBatchWriter {
         fold = { foldedId: state?.folded_id ?? 0 };
       }
     }
-    const result = this.insertRecords(sectionId, req.dataType, req.records, now);
+    const result = this.insertRecords(sectionId, req.dataType, parts, now);
     if (result.skipped.length > 0) this.#skippedSinceFold.add(sectionId);
     if (fold !== undefined) result.fold = fold;
     result.rejected = this.insertRejects(sectionId, runId, req.rejects, now);

@@ -33,6 +33,7 @@ import {
   ThreadWriter,
   writerThreadUrl,
   type BatchWriterPort,
+  type WriterBatch,
 } from './sqlite-writer.js';
 import { SqliteRunStatements } from './sqlite-runs.js';
 import type { Database, IntegrationsTable, RunsTable, SectionsTable } from './schema.js';
@@ -40,6 +41,9 @@ import type { SecretBox } from './secret-box.js';
 import { INGEST_INTEGRATION } from './token-store.js';
 import type {
   ApplyResult,
+  BatchHead,
+  BatchStream,
+  BatchTail,
   CommitBatch,
   CommitResult,
   LockOwner,
@@ -366,6 +370,17 @@ export function sqliteSinkTokenOf(
   return store instanceof SqliteStore ? (id) => store.sinkToken(id) : undefined;
 }
 
+/** A batch opened in the writer, with the aggregates its parts are counted in. */
+interface OpenedBatch {
+  batch: WriterBatch;
+  /** Undefined when the section is gone (the writer refuses the commit). */
+  pending: Pending | undefined;
+  /** The aggregates folded by this batch's commit. */
+  folded: Pending | undefined;
+  /** The counts were just read back from the store (see WriteRequest.countsFresh). */
+  fresh: boolean;
+}
+
 class SqliteStore implements Store {
   readonly #sqlite: BetterSqlite3.Database;
   readonly #db: Kysely<Database>;
@@ -482,42 +497,115 @@ class SqliteStore implements Store {
    * after a failure the later batches of the run fail too. A batch whose records did not all
    * land (a lookback, a reset) marks the counts dirty: they are read back from the store.
    */
-  async commitBatch(batch: CommitBatch): Promise<CommitResult> {
-    this.#ensureOpen('commitBatch');
-    const handed = this.#queueHandOver(batch);
-    // Only the run id waits for the commit: the batch (its records, their strings) is garbage
-    // once handed over, instead of living until the writer answers (and so being promoted).
-    const { runId } = batch;
-    return this.#guard('commitBatch', async () => {
-      try {
-        return await (
-          await handed
-        ).landed;
-      } catch (err) {
-        this.#failedRuns.add(runId);
-        throw err;
-      }
-    });
+  commitBatch(batch: CommitBatch): Promise<CommitResult> {
+    const { records, sectionId, runId, dataType, ...tail } = batch;
+    const stream = this.openBatch({ sectionId, runId, dataType });
+    stream.add(records);
+    return stream.commit(tail);
   }
 
   /**
-   * Hand-overs run one after another in call order (one may first wait for its section's batches
-   * in flight to settle), so the writer gets the batches in that order.
+   * A batch handed over in parts. Its opening and its commit each take their turn among the
+   * store's hand-overs (`#handingOver`), in call order, so the writer gets commits in that order;
+   * parts go straight to the writer once the batch is open (before, they wait here). Each part is
+   * counted in the pending aggregates the batch opened with and flattened as it is added.
    */
-  #queueHandOver(batch: CommitBatch): Promise<{ landed: Promise<CommitResult> }> {
-    const handed = this.#handingOver.then(() => this.#handOver(batch));
-    this.#handingOver = handed.then(
+  openBatch(head: BatchHead): BatchStream {
+    this.#ensureOpen('openBatch');
+    const { runId, dataType } = head;
+    let opened: Promise<OpenedBatch> | undefined;
+    let open: OpenedBatch | undefined;
+    let waiting: (ActivityRecord[] | MetricRecord[])[] = [];
+    let ended = false;
+    /** A part that could not be handed over: the batch is dropped and its commit refused. */
+    let broken: { error: unknown } | undefined;
+    const send = (o: OpenedBatch, records: ActivityRecord[] | MetricRecord[]) => {
+      if (broken !== undefined) throw broken.error;
+      if (records.length === 0) return;
+      try {
+        if (o.pending !== undefined) countLanded(o.pending, { dataType, records }, []);
+        o.batch.part(flattenRecords(dataType, records));
+      } catch (error) {
+        broken = { error };
+        // Counted in part: the section's counts are read back from the store once settled.
+        if (o.pending !== undefined) o.pending.dirty = true;
+        o.batch.abort();
+        throw error;
+      }
+    };
+    const opening = (): Promise<OpenedBatch> => {
+      if (opened !== undefined) return opened;
+      const ready = this.#takeTurn(() => this.#openBatch(head));
+      opened = ready.then((o) => {
+        open = o;
+        for (const records of waiting) send(o, records);
+        waiting = [];
+        return o;
+      });
+      opened.catch(() => undefined);
+      return opened;
+    };
+    const end = (what: string) => {
+      if (ended) throw new Error(`batch of run ${runId}: ${what} after the batch ended`);
+      ended = true;
+    };
+    return {
+      add: (records) => {
+        if (ended) throw new Error(`batch of run ${runId}: add after the batch ended`);
+        this.#ensureOpen('openBatch');
+        if (open !== undefined) send(open, records);
+        else {
+          waiting.push(records);
+          void opening();
+        }
+      },
+      commit: (tail) => {
+        end('commit');
+        const handed = this.#takeTurn(async () => {
+          const o = await opening();
+          if (broken !== undefined) throw broken.error;
+          return this.#commitOpened(head, o, tail);
+        });
+        // Only the run id waits for the commit: the batch is garbage once handed over.
+        return this.#guard('commitBatch', async () => {
+          try {
+            return await (
+              await handed
+            ).landed;
+          } catch (err) {
+            this.#failedRuns.add(runId);
+            throw err;
+          }
+        });
+      },
+      abort: async () => {
+        end('abort');
+        waiting = [];
+        if (opened === undefined) return;
+        const o = await opened.catch(() => undefined);
+        if (o === undefined || broken !== undefined) return;
+        o.batch.abort();
+        // Its parts were counted: the section's counts are read back from the store.
+        if (o.pending !== undefined) o.pending.dirty = true;
+      },
+    };
+  }
+
+  /** Runs `step` after the hand-overs queued before it (they run one after another, in call order). */
+  #takeTurn<T>(step: () => Promise<T>): Promise<T> {
+    const turn = this.#handingOver.then(step);
+    this.#handingOver = turn.then(
       () => undefined,
       () => undefined,
     );
-    return handed;
+    return turn;
   }
 
-  /** Counts and hands over one batch; `landed` settles once the writer's answer is accounted for. */
-  async #handOver(batch: CommitBatch): Promise<{ landed: Promise<CommitResult> }> {
-    const { sectionId, runId } = batch;
+  /** Decides the counts a batch adds to and the fold it carries, and opens it in the writer. */
+  async #openBatch(head: BatchHead): Promise<OpenedBatch> {
+    const { sectionId, runId } = head;
     try {
-      if (this.#failedRuns.has(runId)) throw earlierBatchFailed(batch);
+      if (this.#failedRuns.has(runId)) throw earlierBatchFailed(head);
       let pending = this.#pending.get(sectionId);
       let fresh = false;
       if (pending === undefined || pending.dirty) {
@@ -537,48 +625,53 @@ class SqliteStore implements Store {
         pending = new Pending(new SeenSet(), this.#rollups.batch(sectionId), NaN);
         this.#pending.set(sectionId, pending);
       }
-      // Undefined: the section is gone (the writer will say so).
-      if (pending !== undefined) countLanded(pending, batch, []);
-      const req: WriteRequest = {
-        sectionId,
-        runId,
-        dataType: batch.dataType,
-        records: flattenRecords(batch.dataType, batch.records),
-        rejects: batch.rejects,
-        cursor: batch.cursor,
-        rowsRead: batch.rowsRead,
-        keyFrom: batch.keyFrom,
-        keyTo: batch.keyTo,
-        now: nowIso(),
-      };
-      if (batch.outbox !== undefined) req.outbox = batch.outbox;
-      if (batch.lease !== undefined) req.lease = batch.lease;
-      if (folded !== undefined) req.fold = foldRows(folded);
-      if (fresh) req.countsFresh = true;
-      const landed = this.#landed(this.#writer.commit(req), pending, folded);
-      // In flight until its answer is accounted for, so a fold after it sees its counts.
-      const settled = landed.then(
-        () => undefined,
-        () => undefined,
-      );
-      const inFlight = this.#inFlight.get(sectionId) ?? new Set<Promise<void>>();
-      inFlight.add(settled);
-      this.#inFlight.set(sectionId, inFlight);
-      void settled.then(() => {
-        inFlight.delete(settled);
-        if (inFlight.size === 0 && this.#inFlight.get(sectionId) === inFlight) {
-          this.#inFlight.delete(sectionId);
-        }
-      });
-      this.#settled = Promise.all([this.#settled, settled]);
-      return { landed };
+      // Pending undefined: the section is gone (the writer will say so).
+      return { batch: this.#writer.open(runId), pending, folded, fresh };
     } catch (err) {
       this.#failedRuns.add(runId);
-      // Its records may be counted, in part: read the section back once settled.
       const pending = this.#pending.get(sectionId);
       if (pending !== undefined) pending.dirty = true;
       throw err;
     }
+  }
+
+  /** Commits an opened batch; `landed` settles once the writer's answer is accounted for. */
+  #commitOpened(
+    head: BatchHead,
+    o: OpenedBatch,
+    tail: BatchTail,
+  ): { landed: Promise<CommitResult> } {
+    const { sectionId } = head;
+    const req: WriteRequest = {
+      ...head,
+      rejects: tail.rejects,
+      cursor: tail.cursor,
+      rowsRead: tail.rowsRead,
+      keyFrom: tail.keyFrom,
+      keyTo: tail.keyTo,
+      now: nowIso(),
+    };
+    if (tail.outbox !== undefined) req.outbox = tail.outbox;
+    if (tail.lease !== undefined) req.lease = tail.lease;
+    if (o.folded !== undefined) req.fold = foldRows(o.folded);
+    if (o.fresh) req.countsFresh = true;
+    const landed = this.#landed(o.batch.commit(req), o.pending, o.folded);
+    // In flight until its answer is accounted for, so a fold after it sees its counts.
+    const settled = landed.then(
+      () => undefined,
+      () => undefined,
+    );
+    const inFlight = this.#inFlight.get(sectionId) ?? new Set<Promise<void>>();
+    inFlight.add(settled);
+    this.#inFlight.set(sectionId, inFlight);
+    void settled.then(() => {
+      inFlight.delete(settled);
+      if (inFlight.size === 0 && this.#inFlight.get(sectionId) === inFlight) {
+        this.#inFlight.delete(sectionId);
+      }
+    });
+    this.#settled = Promise.all([this.#settled, settled]);
+    return { landed };
   }
 
   /** Waits for the section's batches handed to the writer so far, whatever their outcome. */
@@ -640,7 +733,7 @@ class SqliteStore implements Store {
     const pending = this.#current(sectionId);
     if (pending === undefined) throw sectionNotFound(sectionId);
     const values = flattenRecords(batch.dataType, batch.records);
-    const landed = this.#local.insertRecords(sectionId, batch.dataType, values, now);
+    const landed = this.#local.insertRecords(sectionId, batch.dataType, [values], now);
     // Pushed rejects belong to no run: run id 0.
     const rejected = this.#local.insertRejects(sectionId, 0, batch.rejects, now);
     this.#local.addToSection(sectionId, landed.landed, rejected, landed.lastId);

@@ -6,7 +6,8 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import BetterSqlite3 from 'better-sqlite3';
-import { SqliteBatchWriter, type WriteRequest } from './sqlite-batch-writer.js';
+import { SluiceError } from '../core/errors.js';
+import { SqliteBatchWriter, type FlatRecords } from './sqlite-batch-writer.js';
 import { SQLITE_PRAGMAS } from './sqlite-pragmas.js';
 import type { WriterMessage, WriterReply } from './sqlite-writer.js';
 
@@ -17,6 +18,12 @@ const { file } = workerData as { file: string };
 const sqlite = new BetterSqlite3(file, { fileMustExist: true });
 for (const pragma of SQLITE_PRAGMAS) sqlite.pragma(pragma);
 const writer = new SqliteBatchWriter(sqlite);
+/**
+ * The parts of the batches not committed yet, by batch id. They wait here, decoded, rather than
+ * in a transaction: holding SQLite's write lock until the last part arrives would make a write
+ * on the main thread's connection wait for the main thread itself.
+ */
+const parts = new Map<number, FlatRecords[]>();
 
 function errorReply(id: number, err: unknown): WriterReply {
   const e = err as { name?: unknown; message?: unknown; code?: unknown; details?: unknown };
@@ -33,16 +40,36 @@ function errorReply(id: number, err: unknown): WriterReply {
 }
 
 port.on('message', (message: WriterMessage) => {
-  if (message.op === 'close') {
-    sqlite.close();
-    port.close();
-    return;
+  switch (message.op) {
+    case 'part': {
+      const held = parts.get(message.id);
+      if (held === undefined) parts.set(message.id, [message.records]);
+      else held.push(message.records);
+      return;
+    }
+    case 'abort':
+      parts.delete(message.id);
+      return;
+    case 'close':
+      sqlite.close();
+      port.close();
+      return;
+    case 'commit': {
+      const held = parts.get(message.id) ?? [];
+      parts.delete(message.id);
+      let reply: WriterReply;
+      try {
+        if (held.length !== message.parts) {
+          throw new SluiceError(
+            'STORE_FAILED',
+            `the store's writer thread got ${held.length} of the ${message.parts} parts of a batch`,
+          );
+        }
+        reply = { id: message.id, ok: true, result: writer.commit(message.req, held) };
+      } catch (err) {
+        reply = errorReply(message.id, err);
+      }
+      port.postMessage(reply);
+    }
   }
-  let reply: WriterReply;
-  try {
-    reply = { id: message.id, ok: true, result: writer.commit(message.req as WriteRequest) };
-  } catch (err) {
-    reply = errorReply(message.id, err);
-  }
-  port.postMessage(reply);
 });

@@ -11,6 +11,7 @@ import { Worker } from 'node:worker_threads';
 import { ERROR_CATALOGUE, SluiceError, type ErrorCode } from '../core/errors.js';
 import {
   earlierBatchFailed,
+  type FlatRecords,
   type SqliteBatchWriter,
   type WriteRequest,
   type WriteResult,
@@ -18,15 +19,33 @@ import {
 
 /** What the store needs of a writer. */
 export interface BatchWriterPort {
-  /** Commits one batch; calls commit in call order whether or not earlier ones have resolved. */
-  commit(req: WriteRequest): Promise<WriteResult>;
+  /**
+   * Starts a batch of `runId`: its records are handed over in parts while they are read, and
+   * committed with the batch's other writes by `commit`. Commits happen in call order whether or
+   * not earlier ones have resolved.
+   */
+  open(runId: number): WriterBatch;
   /** Waits for the batches handed over, then lets go of the connection (idempotent). */
   close(): Promise<void>;
   readonly kind: 'inline' | 'thread';
 }
 
+/** One batch on its way to a writer. */
+export interface WriterBatch {
+  /** Hands over the next part of the batch's records. */
+  part(records: FlatRecords): void;
+  /** Commits the parts handed over with the rest of the batch, in one transaction. */
+  commit(req: WriteRequest): Promise<WriteResult>;
+  /** Drops the parts handed over: nothing of the batch is written. */
+  abort(): void;
+}
+
 /** Main thread to writer thread. */
-export type WriterMessage = { op: 'commit'; id: number; req: WriteRequest } | { op: 'close' };
+export type WriterMessage =
+  | { op: 'part'; id: number; records: FlatRecords }
+  | { op: 'commit'; id: number; parts: number; req: WriteRequest }
+  | { op: 'abort'; id: number }
+  | { op: 'close' };
 
 /** Writer thread to main thread: one reply per commit, in order. */
 export type WriterReply =
@@ -48,10 +67,27 @@ export class InlineWriter implements BatchWriterPort {
   /** The last commit handed over: the connection's lock alone does not serve waiters in order. */
   #tail: Promise<unknown> = Promise.resolve();
 
-  commit(req: WriteRequest): Promise<WriteResult> {
-    const committed = this.#tail.then(() => this.exclusive(() => this.writer.commit(req)));
-    this.#tail = committed.catch(() => undefined);
-    return committed;
+  open(): WriterBatch {
+    // The parts wait here until the commit: a transaction left open between them would hold the
+    // connection (and SQLite's write lock) while the batch is still being read.
+    let parts: FlatRecords[] = [];
+    return {
+      part: (records) => {
+        parts.push(records);
+      },
+      commit: (req) => {
+        const held = parts;
+        parts = [];
+        const committed = this.#tail.then(() =>
+          this.exclusive(() => this.writer.commit(req, held)),
+        );
+        this.#tail = committed.catch(() => undefined);
+        return committed;
+      },
+      abort: () => {
+        parts = [];
+      },
+    };
   }
 
   async close(): Promise<void> {}
@@ -83,21 +119,49 @@ export class ThreadWriter implements BatchWriterPort {
     private readonly url: URL,
   ) {}
 
-  commit(req: WriteRequest): Promise<WriteResult> {
-    if (this.#lostRuns.has(req.runId)) return Promise.reject(earlierBatchFailed(req));
-    const worker = this.#worker ?? this.#start();
+  open(runId: number): WriterBatch {
     const id = this.#nextId++;
-    return new Promise((resolve, reject) => {
-      if (this.#waiting.size === 0) worker.ref();
-      this.#waiting.set(id, { runId: req.runId, resolve, reject });
-      try {
-        worker.postMessage({ op: 'commit', id, req } satisfies WriterMessage);
-      } catch (err) {
-        this.#waiting.delete(id);
-        if (this.#waiting.size === 0) worker.unref();
-        throw err;
-      }
-    });
+    /** The thread holding the parts: one that died took them along. */
+    let holder: Worker | undefined;
+    let parts = 0;
+    return {
+      part: (records) => {
+        // A batch of a lost run is refused at its commit; its parts need not travel.
+        if (this.#lostRuns.has(runId)) return;
+        holder ??= this.#worker ?? this.#start();
+        holder.postMessage({ op: 'part', id, records } satisfies WriterMessage);
+        parts++;
+      },
+      commit: (req) => {
+        if (this.#lostRuns.has(req.runId)) return Promise.reject(earlierBatchFailed(req));
+        if (holder !== undefined && holder !== this.#worker) {
+          this.#lostRuns.add(req.runId);
+          return Promise.reject(
+            new SluiceError(
+              'STORE_FAILED',
+              "the store's writer thread failed while the batch was handed over",
+            ),
+          );
+        }
+        const worker = holder ?? this.#worker ?? this.#start();
+        return new Promise((resolve, reject) => {
+          if (this.#waiting.size === 0) worker.ref();
+          this.#waiting.set(id, { runId: req.runId, resolve, reject });
+          try {
+            worker.postMessage({ op: 'commit', id, parts, req } satisfies WriterMessage);
+          } catch (err) {
+            this.#waiting.delete(id);
+            if (this.#waiting.size === 0) worker.unref();
+            throw err;
+          }
+        });
+      },
+      abort: () => {
+        if (holder !== undefined && holder === this.#worker) {
+          holder.postMessage({ op: 'abort', id } satisfies WriterMessage);
+        }
+      },
+    };
   }
 
   async close(): Promise<void> {

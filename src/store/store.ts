@@ -60,6 +60,25 @@ export interface CommitBatch {
   lease?: { owner: string; expiresAt: string };
 }
 
+/** Which batch a streamed batch is: given when it opens. */
+export type BatchHead = Pick<CommitBatch, 'sectionId' | 'runId' | 'dataType'>;
+
+/** The rest of a streamed batch, given when it commits. */
+export type BatchTail = Omit<CommitBatch, keyof BatchHead | 'records'>;
+
+/**
+ * A batch whose records are handed over in parts while they are read (see `Store.openBatch`):
+ * a part is garbage once added, instead of the whole batch living until its commit.
+ */
+export interface BatchStream {
+  /** Hands over the next records of the batch. */
+  add(records: ActivityRecord[] | MetricRecord[]): void;
+  /** Commits the records added with the rest of the batch, as `commitBatch` does. */
+  commit(tail: BatchTail): Promise<CommitResult>;
+  /** Drops the records added: nothing of the batch lands, and the run goes on. */
+  abort(): Promise<void>;
+}
+
 /**
  * Items pushed through the ingest API to one of a token's pseudo-sections (see token-store.ts):
  * records (each with a fresh row id) and rejects (the item index as `key`).
@@ -148,6 +167,13 @@ export interface Store {
    * rows that did not land). `finishRun` waits for the batches handed over.
    */
   commitBatch(batch: CommitBatch): Promise<CommitResult>;
+
+  /**
+   * Opens a batch whose records arrive in parts (`add`) and which then commits or aborts; it
+   * takes its place among the batches handed over when its first part (or its commit) does.
+   * Once opened, a batch must end in `commit` or `abort`.
+   */
+  openBatch(head: BatchHead): BatchStream;
 
   /**
    * Lands pushed items: records, rejects, the section's totals and their endusers, companies and

@@ -1,10 +1,12 @@
 import Database from 'better-sqlite3';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { ActivityRecord } from '../../src/core/types.js';
+import { SluiceError } from '../../src/core/errors.js';
+import type { ActivityRecord, ReadPlan, SourceRow } from '../../src/core/types.js';
 import { Engine } from '../../src/engine/engine.js';
 import { createMysqlSource } from '../../src/source/mysql-source.js';
-import type { CommitBatch } from '../../src/store/store.js';
+import type { Source } from '../../src/source/source.js';
+import type { BatchHead, BatchStream } from '../../src/store/store.js';
 import { TEST_MYSQL, createTestDatabase, type TestDatabase } from '../helpers/mariadb.js';
 import { createHarness, type Harness } from '../helpers/sluice.js';
 
@@ -383,12 +385,18 @@ describe('lookback, reset and failures', () => {
     let calls = 0;
     const flaky = new Proxy(h.store, {
       get(target, prop) {
-        if (prop === 'commitBatch') {
-          return (b: CommitBatch) => {
+        if (prop === 'openBatch') {
+          return (head: BatchHead): BatchStream => {
             calls++;
-            if (calls !== 3) return target.commitBatch(b);
-            const broken = b.records.map((r, i) => (i === 0 ? { ...r, weight: null } : r));
-            return target.commitBatch({ ...b, records: broken as ActivityRecord[] });
+            const stream = target.openBatch(head);
+            if (calls !== 3) return stream;
+            return {
+              ...stream,
+              add: (records) =>
+                stream.add(
+                  records.map((r, i) => (i === 0 ? { ...r, weight: null } : r)) as ActivityRecord[],
+                ),
+            };
           };
         }
         const value: unknown = Reflect.get(target, prop, target);
@@ -417,6 +425,80 @@ describe('lookback, reset and failures', () => {
     expect(await h.sync('steady')).toMatchObject({ status: 'succeeded', landed: 14, cursor: '20' });
     expect(landed('SELECT count(*) AS n FROM activities')[0]).toEqual({ n: 20 });
     expect(landed('SELECT sum(activity_count) AS n FROM endusers')[0]).toEqual({ n: 20 });
+  });
+
+  it('drops a batch whose read fails after parts of it were handed over, and lands it once', async () => {
+    await db.exec(
+      `CREATE TABLE streamed (id INT PRIMARY KEY, email VARCHAR(50), action VARCHAR(10))`,
+    );
+    const values = Array.from({ length: 5000 }, (_, i) => `(${i + 1}, 'u${i % 7}@x.io', 'a')`);
+    await db.exec(`INSERT INTO streamed VALUES ${values.join(',')}`);
+    // Batches of 3000 rows reach the store in parts of 1024: the second batch's read fails after
+    // its parts were handed over, `failures` times in a row (the engine tries each read twice).
+    await h.apply([activity('streamed', 'id', { batchSize: 3000 })]);
+    let reads = 0;
+    let failures = 0;
+    const connect = async (): Promise<Source> => {
+      const real = await createMysqlSource(
+        { ...TEST_MYSQL, database: db.name },
+        TEST_MYSQL.password,
+      );
+      return Object.assign(Object.create(real) as Source, {
+        streamAfter: (
+          plan: ReadPlan,
+          after: string | null,
+          limit: number,
+          partRows: number,
+          onRows: (rows: SourceRow[]) => void,
+        ) => {
+          reads++;
+          if (after !== '3000' || failures === 0) {
+            return real.streamAfter(plan, after, limit, partRows, onRows);
+          }
+          failures--;
+          return real.streamAfter(plan, after, limit, partRows, onRows).then(async () => {
+            // Long enough for the batch to open and its parts to go to the writer thread.
+            await new Promise((resolve) => setTimeout(resolve, 50));
+            throw new SluiceError('MYSQL_UNREACHABLE', 'the connection was lost mid-read');
+          });
+        },
+      });
+    };
+    const run = async () => {
+      const engine = new Engine({ store: h.store, connect, retryDelayMs: 10, readAttempts: 2 });
+      try {
+        const [result] = await engine.runAll({ section: 'streamed' });
+        return result;
+      } finally {
+        await engine.close();
+      }
+    };
+    const counts = () => ({
+      rows: landed('SELECT count(*) AS n FROM activities')[0]?.n,
+      distinct: landed('SELECT count(DISTINCT row_id) AS n FROM activities')[0]?.n,
+      counted: landed('SELECT sum(activity_count) AS n FROM endusers')[0]?.n,
+    });
+
+    // Every attempt fails: the run fails at the second batch, of which nothing landed.
+    failures = 2;
+    expect(await run()).toMatchObject({
+      status: 'failed',
+      errorCode: 'MYSQL_UNREACHABLE',
+      landed: 3000,
+      cursor: '3000',
+    });
+    expect(counts()).toEqual({ rows: 3000, distinct: 3000, counted: 3000 });
+    // One attempt fails: the retry lands the batch, once.
+    failures = 1;
+    reads = 0;
+    expect(await run()).toMatchObject({
+      status: 'succeeded',
+      rowsRead: 2000,
+      landed: 2000,
+      cursor: '5000',
+    });
+    expect(reads).toBe(2);
+    expect(counts()).toEqual({ rows: 5000, distinct: 5000, counted: 5000 });
   });
 
   it('logs a failed run when the table is dropped, keeps the cursor, and resumes', async () => {

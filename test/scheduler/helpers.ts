@@ -79,6 +79,11 @@ export function gatedReadsEngine(store: Store, db: TestDatabase, free = 1) {
         if (reads > free && !opened) await new Promise<void>((r) => waiting.push(r));
         return real.readAfter(plan, after, limit);
       },
+      async streamAfter(plan, after, limit, partRows, onRows) {
+        reads++;
+        if (reads > free && !opened) await new Promise<void>((r) => waiting.push(r));
+        return real.streamAfter(plan, after, limit, partRows, onRows);
+      },
       readTies: (plan, key, page) => real.readTies(plan, key, page),
       maxKey: (plan) => real.maxKey(plan),
       minKey: (plan, after) => real.minKey(plan, after),

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isSluiceError, type SluiceError } from '../../src/core/errors.js';
-import type { MysqlConfig, ReadPlan } from '../../src/core/types.js';
+import type { MysqlConfig, ReadPlan, SourceRow } from '../../src/core/types.js';
 import { createMysqlSource } from '../../src/source/mysql-source.js';
 import type { Source } from '../../src/source/source.js';
 import { createTestDatabase, TEST_MYSQL, type TestDatabase } from '../helpers/mariadb.js';
@@ -353,6 +353,88 @@ describe('readAfter', () => {
     const p = plan({ table: 'int_s', key: 'id', keyKind: 'signed' });
     for (const limit of [0, 1.5, 1_000_001, Number.NaN]) {
       expect((await failure(source.readAfter(p, null, limit))).code).toBe('CONFIG_INVALID');
+    }
+  });
+});
+
+describe('streamAfter', () => {
+  /** Streams a keyset read, keeping the parts as delivered. */
+  async function parts(p: ReadPlan, after: string | null, limit: number, partRows: number) {
+    const got: SourceRow[][] = [];
+    const count = await source.streamAfter(p, after, limit, partRows, (rows) => got.push(rows));
+    return { count, got };
+  }
+
+  it('delivers the keyset read in parts of at most partRows, in key order, keys exact', async () => {
+    const p = plan({ table: 'big_u', key: 'id', keyKind: 'unsigned', columns: ['id', 'v'] });
+    expect(await parts(p, null, 10, 2)).toEqual({
+      count: 5,
+      got: [
+        [
+          ['1', 'one'],
+          ['2', 'two'],
+        ],
+        [
+          ['9007199254740993', '2^53+1'],
+          ['18446744073709551614', 'max-1'],
+        ],
+        [['18446744073709551615', 'max']],
+      ],
+    });
+    expect(await parts(p, '9007199254740992', 2, 10)).toEqual({
+      count: 2,
+      got: [
+        [
+          ['9007199254740993', '2^53+1'],
+          ['18446744073709551614', 'max-1'],
+        ],
+      ],
+    });
+    expect(await parts(p, '18446744073709551615', 10, 10)).toEqual({ count: 0, got: [] });
+  });
+
+  it('reads a reserved-word table with odd column names, as readAfter does', async () => {
+    const p = plan({
+      table: 'order',
+      key: 'id',
+      keyKind: 'unsigned',
+      columns: ['id', 'customer email', 'we`ird', 'événement', 'amount'],
+    });
+    const { got } = await parts(p, null, 10, 1000);
+    expect(got).toEqual([await source.readAfter(p, null, 10)]);
+  });
+
+  it('rejects with the error of a part it could not hand over, and reads on afterwards', async () => {
+    const p = plan({ table: 'big_u', key: 'id', keyKind: 'unsigned', columns: ['id', 'v'] });
+    const seen: string[] = [];
+    const refused = new Error('consumer refused');
+    await expect(
+      source.streamAfter(p, null, 10, 2, (rows) => {
+        seen.push(...rows.map((r) => r[0] as string));
+        throw refused;
+      }),
+    ).rejects.toBe(refused);
+    // Nothing is delivered after the part that failed.
+    expect(seen).toEqual(['1', '2']);
+    expect((await parts(p, null, 10, 10)).count).toBe(5);
+  });
+
+  it('reports a dropped table as MYSQL_TABLE_MISSING and reads on with a new connection', async () => {
+    await db.exec('CREATE TABLE gone2 (id INT PRIMARY KEY); INSERT INTO gone2 VALUES (1)');
+    const p = plan({ table: 'gone2', key: 'id', keyKind: 'signed', columns: ['id'] });
+    expect(await parts(p, null, 10, 10)).toEqual({ count: 1, got: [[['1']]] });
+    await db.exec('DROP TABLE gone2');
+    const err = await failure(source.streamAfter(p, null, 10, 10, () => undefined));
+    expect(err).toMatchObject({ code: 'MYSQL_TABLE_MISSING', details: { table: 'gone2' } });
+    const ok = plan({ table: 'big_u', key: 'id', keyKind: 'unsigned', columns: ['id', 'v'] });
+    expect((await parts(ok, null, 10, 10)).count).toBe(5);
+  });
+
+  it('refuses a part size outside 1..1000000', async () => {
+    const p = plan({ table: 'int_s', key: 'id', keyKind: 'signed' });
+    for (const size of [0, 2.5]) {
+      const err = await failure(source.streamAfter(p, null, 10, size, () => undefined));
+      expect(err.code).toBe('CONFIG_INVALID');
     }
   });
 });

@@ -151,7 +151,6 @@ describe('SQLite store', () => {
       sectionId: 1,
       runId,
       dataType: 'activities',
-      records: [],
       rejects: [],
       cursor: '1',
       rowsRead: 0,
@@ -160,13 +159,21 @@ describe('SQLite store', () => {
       now: '2024-01-01T00:00:00.000Z',
     });
     const died = { code: 'STORE_FAILED', message: expect.stringContaining('writer thread failed') };
-    await expect(writer.commit(req(1))).rejects.toMatchObject(died);
-    await expect(writer.commit(req(1))).rejects.toMatchObject({
+    const commit = (runId: number) => writer.open(runId).commit(req(runId));
+    await expect(commit(1)).rejects.toMatchObject(died);
+    await expect(commit(1)).rejects.toMatchObject({
       code: 'STORE_FAILED',
       message: expect.stringContaining('an earlier batch of this run failed'),
     });
     // Another run gets a new thread (this one dies too).
-    await expect(writer.commit(req(2))).rejects.toMatchObject(died);
+    await expect(commit(2)).rejects.toMatchObject(died);
+    // A thread that dies holding parts of a batch fails that batch: it never commits without them.
+    const streamed = writer.open(3);
+    streamed.part(['1', 'a@x.io', null, null, null, 'a', 1, '2024-01-01T00:00:00.000Z', null]);
+    await expect(streamed.commit(req(3))).rejects.toMatchObject({ code: 'STORE_FAILED' });
+    await expect(commit(3)).rejects.toMatchObject({
+      message: expect.stringContaining('an earlier batch of this run failed'),
+    });
     await writer.close();
   });
 
