@@ -197,14 +197,17 @@ describe('listTables and describeTable', () => {
   });
 });
 
+/** The reserved-word table with odd column names, read whole. */
+const ORDER = plan({
+  table: 'order',
+  key: 'id',
+  keyKind: 'unsigned',
+  columns: ['id', 'customer email', 'we`ird', 'événement', 'amount'],
+});
+
 describe('readAfter', () => {
   it('reads a reserved-word table with odd column names', async () => {
-    const p = plan({
-      table: 'order',
-      key: 'id',
-      keyKind: 'unsigned',
-      columns: ['id', 'customer email', 'we`ird', 'événement', 'amount'],
-    });
+    const p = ORDER;
     expect(await source.readAfter(p, null, 10)).toEqual([
       ['1', 'a@x.io', 1, '2024-01-01 10:00:00.500', '9.99'],
       ['2', 'b@x.io', null, null, '0.00'],
@@ -394,12 +397,7 @@ describe('streamAfter', () => {
   });
 
   it('reads a reserved-word table with odd column names, as readAfter does', async () => {
-    const p = plan({
-      table: 'order',
-      key: 'id',
-      keyKind: 'unsigned',
-      columns: ['id', 'customer email', 'we`ird', 'événement', 'amount'],
-    });
+    const p = ORDER;
     const { got } = await parts(p, null, 10, 1000);
     expect(got).toEqual([await source.readAfter(p, null, 10)]);
   });
