@@ -226,7 +226,11 @@ export class Engine {
     return result;
   }
 
-  /** The batch loop: read ahead one batch while the previous one is mapped and committed. */
+  /**
+   * The batch loop: read ahead one batch while the previous one is mapped and committed. A unique
+   * key landing in the store streams its batches instead (streamBatches); keys with ties, whose
+   * last key's group is read at a batch boundary, and sinks take whole batches.
+   */
   private async catchUp(
     section: StoredSection,
     run: RunRecord,
@@ -253,20 +257,17 @@ export class Engine {
       commits: new CommitPipeline(COMMITS_IN_FLIGHT),
     };
     if (sink === undefined && plan.keyUnique) {
-      try {
-        for (;;) {
-          if (options.signal?.aborted) break;
-          const read = await this.streamBatch(section, run, source, plan, mapper, after, totals);
-          if (read === undefined) break;
-          after = read.lastKey;
-          progress?.(totals, read.lastKey);
-          if (read.rows < limit) break;
-        }
-        await totals.commits.drain();
-      } catch (err) {
-        await totals.commits.settle();
-        throw err;
-      }
+      await this.streamBatches(
+        section,
+        run,
+        source,
+        plan,
+        mapper,
+        after,
+        options,
+        totals,
+        progress,
+      );
       return;
     }
     let pending: Promise<SourceRow[]> | undefined = this.readAhead(() =>
@@ -343,6 +344,38 @@ export class Engine {
       if (done) return;
       const last = page[page.length - 1]?.[idIndex];
       afterIdentity = Buffer.isBuffer(last) ? last.toString('utf8') : String(last);
+    }
+  }
+
+  /**
+   * The batch loop of a unique key landing in the store: each batch streams into the store while
+   * MySQL sends it (see streamBatch), and the next is read while the store commits it.
+   */
+  private async streamBatches(
+    section: StoredSection,
+    run: RunRecord,
+    source: Source,
+    plan: ReadPlan,
+    mapper: Mapper,
+    after: string | null,
+    options: RunOptions,
+    totals: Totals,
+    progress: ((t: Totals, lastKey: string) => void) | undefined,
+  ): Promise<void> {
+    try {
+      for (;;) {
+        if (options.signal?.aborted) break;
+        const read = await this.streamBatch(section, run, source, plan, mapper, after, totals);
+        if (read === undefined) break;
+        after = read.lastKey;
+        progress?.(totals, read.lastKey);
+        if (read.rows < section.batchSize) break;
+      }
+      await totals.commits.drain();
+    } catch (err) {
+      // The run ends here: nothing of it may still be committing when it is logged.
+      await totals.commits.settle();
+      throw err;
     }
   }
 

@@ -629,6 +629,7 @@ class SqliteStore implements Store {
       return { batch: this.#writer.open(runId), pending, folded, fresh };
     } catch (err) {
       this.#failedRuns.add(runId);
+      // Nothing of this batch is counted yet; reading the section back is the safe side.
       const pending = this.#pending.get(sectionId);
       if (pending !== undefined) pending.dirty = true;
       throw err;
