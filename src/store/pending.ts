@@ -99,15 +99,24 @@ export class SeenSet {
   }
 }
 
+/** When a section's pending aggregates fold into the store: at the first limit reached. */
+export interface FoldEvery {
+  /** Rows counted since the last fold: they bound the work of reading them back after a crash. */
+  rows: number;
+  /** Distinct entries held (endusers, companies, days of an action or of a metric's object). */
+  entries: number;
+  /** Of those, days of an action or of a metric's object (the rollups' rows). */
+  days: number;
+}
+
 /**
- * Fold a section's pending aggregates into the store once this many rows were counted since the
- * last fold, or once they hold this many distinct entries (endusers, companies, days of an action
- * or of a metric's object): the rows bound the work of reading them back after a crash, the
- * entries bound the memory (metric points landed once per object and day make one entry each:
- * at 50,000 the benchmark's million points peaked at about 370 MiB, at 30,000 at 270, no slower;
- * at 20,000 its million activities, about 22,000 endusers and action days, folded twice).
+ * The entries bound the memory: at 20,000 the benchmark's million activities (about 22,000
+ * endusers and action days) folded twice, at 30,000 once. Metric points landed once per object and
+ * day make a day entry each, and their fold is cheaper in small pieces (its rows die young in both
+ * threads): at 30,000 entries the benchmark's million points took 8.3 s and peaked at 315 MiB, at
+ * 10,000 days 7.0 s and 239 MiB.
  */
-export const FOLD_EVERY = { rows: 1_000_000, entries: 30_000 };
+export const FOLD_EVERY: FoldEvery = { rows: 1_000_000, entries: 30_000, days: 10_000 };
 
 /** What a section landed since its last fold: the enduser/company counters and the rollups. */
 export class Pending {
@@ -154,6 +163,13 @@ export class Pending {
 
   get entries(): number {
     return this.seen.entries + this.rollup.entries;
+  }
+
+  /** Whether these aggregates are due to fold (see FoldEvery). */
+  due(every: FoldEvery): boolean {
+    return (
+      this.rows >= every.rows || this.entries >= every.entries || this.rollup.entries >= every.days
+    );
   }
 
   metric(r: MetricRecord): void {

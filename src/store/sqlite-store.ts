@@ -17,7 +17,7 @@ import type {
   SinkType,
 } from '../core/types.js';
 import { migrateToLatest } from './migrations.js';
-import { FOLD_EVERY, Pending, SeenSet, countLanded, foldRows } from './pending.js';
+import { FOLD_EVERY, Pending, SeenSet, countLanded, foldRows, type FoldEvery } from './pending.js';
 import {
   SqliteBatchWriter,
   earlierBatchFailed,
@@ -70,7 +70,7 @@ export interface SqliteStoreOptions {
   /** The writer thread's compiled entry (tests running from sources point it at the build). */
   writerThreadUrl?: URL;
   /** When a section's pending aggregates fold (see FOLD_EVERY); tests make folds happen often. */
-  foldEvery?: { rows: number; entries: number };
+  foldEvery?: FoldEvery;
 }
 
 /** What `startRun` writes into a run it finds still `running`. */
@@ -388,7 +388,7 @@ class SqliteStore implements Store {
   #closed = false;
 
   readonly #rollups = new Rollups();
-  readonly #foldEvery: { rows: number; entries: number };
+  readonly #foldEvery: FoldEvery;
   readonly #runs: SqliteRunStatements;
   readonly #startRun: BetterSqlite3.Transaction<(sectionId: number, trigger: string) => RunRecord>;
   readonly #foldState: BetterSqlite3.Statement<
@@ -435,7 +435,7 @@ class SqliteStore implements Store {
     db: Kysely<Database>,
     secretBox: SecretBox,
     writer: (local: SqliteBatchWriter) => BatchWriterPort,
-    foldEvery: { rows: number; entries: number },
+    foldEvery: FoldEvery,
   ) {
     this.#foldEvery = foldEvery;
     this.#sqlite = sqlite;
@@ -615,10 +615,7 @@ class SqliteStore implements Store {
         fresh = true;
       }
       let folded: Pending | undefined;
-      if (
-        pending !== undefined &&
-        (pending.rows >= this.#foldEvery.rows || pending.entries >= this.#foldEvery.entries)
-      ) {
+      if (pending !== undefined && pending.due(this.#foldEvery)) {
         // The fold rides in this batch and covers the rows landed before it; the writer refuses
         // it if one of the batches counted in it skipped rows (then the counts are read back).
         folded = pending;

@@ -298,7 +298,7 @@ describe.each(['inline', 'thread'] as const)('folds riding in batches (%s writer
       dataDir: dir,
       writer,
       writerThreadUrl: BUILT_WRITER_THREAD,
-      foldEvery: { rows: 4, entries: 1_000 },
+      foldEvery: { rows: 4, entries: 1_000, days: 1_000 },
     });
     await store.applyConfig(integration(), [section('events')]);
     const [s] = await store.listSections();
