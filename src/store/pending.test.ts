@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { MetricRecord } from '../core/types.js';
-import { Pending, SeenSet } from './pending.js';
+import type { ActivityRecord, MetricRecord } from '../core/types.js';
+import { Pending, SeenSet, foldRows } from './pending.js';
 import { Rollups } from './sqlite-rollups.js';
 
 function point(n: number, day: number, company = 'acme'): MetricRecord {
@@ -40,5 +40,68 @@ describe('Pending.due', () => {
     for (let n = 1; n <= 100; n++) byRows.metric(point(n, 1));
     expect(byRows.due({ ...every, days: 100, entries: 100 })).toBe(true);
     expect(byRows.due({ ...every, days: 100, entries: 100, rows: 101 })).toBe(false);
+  });
+});
+
+describe('foldRows', () => {
+  it("gives every upsert's rows in the order of its table's key", () => {
+    const pending = new Pending(new SeenSet(), new Rollups().batch(7), 0);
+    const activities: [string | undefined, string | undefined, string, number][] = [
+      ['u2', 'b@x.io', 'view', 3],
+      [undefined, 'z@x.io', 'click', 1],
+      ['u10', undefined, 'view', 1],
+      ['u1', 'a@x.io', 'click', 2],
+      [undefined, 'c@x.io', 'view', 2],
+      ['u2', undefined, 'buy', 1],
+    ];
+    activities.forEach(([externalId, email, action, day], n) => {
+      const r: ActivityRecord = {
+        rowId: String(n),
+        key: String(n),
+        action,
+        weight: 1,
+        date: `2024-01-0${day}T00:00:00.000Z`,
+      };
+      if (externalId !== undefined) r.externalId = externalId;
+      if (email !== undefined) r.email = email;
+      pending.activity(r);
+    });
+    for (const [n, company, day] of [
+      [1, 'c2', 2],
+      [2, 'c1', 3],
+      [3, 'c1', 1],
+    ] as const) {
+      pending.metric(point(n, day, company));
+    }
+    const rows = foldRows(pending);
+    expect(rows.endusers.map((e) => e[0])).toEqual([
+      'e:c@x.io',
+      'e:z@x.io',
+      'x:u1',
+      'x:u10',
+      'x:u2',
+    ]);
+    expect(rows.companies.map((c) => c[0])).toEqual(['c1', 'c2']);
+    expect(rows.actionDays.map((d) => `${d[0]} ${d[1]}`)).toEqual([
+      'buy 2024-01-01',
+      'click 2024-01-01',
+      'click 2024-01-02',
+      'view 2024-01-01',
+      'view 2024-01-02',
+      'view 2024-01-03',
+    ]);
+    expect(rows.pairs).toEqual([
+      ['buy', 'x:u2', 7],
+      ['click', 'e:z@x.io', 7],
+      ['click', 'x:u1', 7],
+      ['view', 'e:c@x.io', 7],
+      ['view', 'x:u10', 7],
+      ['view', 'x:u2', 7],
+    ]);
+    expect(rows.metricDays.map((m) => `${m[2]} ${m[3]}`)).toEqual([
+      '2024-01-01 c1',
+      '2024-01-02 c2',
+      '2024-01-03 c1',
+    ]);
   });
 });

@@ -4,7 +4,12 @@
  * every so often rather than per batch (see SqliteStore). Plain data, no SQLite.
  */
 import type { ActivityRecord, MetricRecord } from '../core/types.js';
-import type { CompanyParams, EnduserParams, FoldRows } from './sqlite-batch-writer.js';
+import type {
+  CompanyParams,
+  EnduserParams,
+  FoldRows,
+  MetricDailyParams,
+} from './sqlite-batch-writer.js';
 import type { RollupBatch } from './sqlite-rollups.js';
 import type { CommitBatch } from './store.js';
 
@@ -238,29 +243,37 @@ export function foldRows(pending: Pending, through?: number): FoldRows {
   for (const [id, c] of seen.companies) {
     companies.push([id, c.first, c.last, c.activities, c.weight, c.points]);
   }
-  const { actionDays, pairs, metricDays } = rollup.rows();
   // In the order of each table's unique key, so the upserts walk its B-tree instead of seeking
   // all over it (metric_daily: about one upsert a point; 4.6 s of 12 for a million points).
-  endusers.sort(byColumns(0));
-  companies.sort(byColumns(0));
-  actionDays.sort(byColumns(0, 1));
-  pairs.sort(byColumns(0, 1));
-  metricDays.sort(byColumns(0, 1, 2, 3));
+  // rows() gives the action days and pairs in that order already.
+  const { actionDays, pairs, metricDays } = rollup.rows();
+  endusers.sort(byFirst);
+  companies.sort(byFirst);
+  metricDays.sort(byMetricDay);
   const rows: FoldRows = { endusers, companies, actionDays, pairs, metricDays };
   if (through !== undefined) rows.through = through;
   return rows;
 }
 
-/** Orders parameter tuples by the text columns given, in SQLite's default (binary) collation. */
-function byColumns(...columns: number[]): (a: readonly unknown[], b: readonly unknown[]) => number {
-  return (a, b) => {
-    for (const c of columns) {
-      const x = a[c] as string;
-      const y = b[c] as string;
-      if (x !== y) return x < y ? -1 : 1;
-    }
-    return 0;
-  };
+// Text orders as SQLite's default (binary) collation compares, but for characters beyond the
+// Basic Multilingual Plane (an order for B-tree locality only). Comparators written out, not made
+// from a column list: the fold sorts up to 100,000 tuples (a generic one took 0.1 s of a fold).
+
+/** By the first column (an enduser's ident, a company's external id). */
+function byFirst(a: readonly unknown[], b: readonly unknown[]): number {
+  const x = a[0] as string;
+  const y = b[0] as string;
+  return x < y ? -1 : x > y ? 1 : 0;
+}
+
+/** By metric_daily's key: model, dimension id, day, external id. */
+function byMetricDay(a: MetricDailyParams, b: MetricDailyParams): number {
+  for (let c = 0; c < 4; c++) {
+    const x = a[c] as string;
+    const y = b[c] as string;
+    if (x !== y) return x < y ? -1 : 1;
+  }
+  return 0;
 }
 
 /** Adds an activity of `weight` (or, when undefined, a metric point) to a seen enduser or company. */

@@ -272,6 +272,12 @@ class ChunkedUpsert {
   }
 }
 
+/** enduser_actions' key order (within one section). */
+function byActionIdent(a: EnduserActionParams, b: EnduserActionParams): number {
+  if (a[0] !== b[0]) return a[0] < b[0] ? -1 : 1;
+  return a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0;
+}
+
 /** Why a batch is refused: a batch of its run handed over before it failed. */
 export function earlierBatchFailed(batch: { sectionId: number; runId: number }): SluiceError {
   const { sectionId, runId } = batch;
@@ -564,15 +570,19 @@ export class SqliteBatchWriter {
     this.#upsertEnduser.runAll(byEmail);
     this.#upsertCompany.runAll(fold.companies);
     this.#upsertActionDay.runAll(fold.actionDays);
-    this.#upsertEnduserAction.runAll(
-      merged.size === 0
-        ? fold.pairs
-        : fold.pairs.map(([action, ident, section]) => [
-            action,
-            merged.get(ident) ?? ident,
-            section,
-          ]),
-    );
+    if (merged.size === 0) this.#upsertEnduserAction.runAll(fold.pairs);
+    else {
+      // The pairs of merged endusers move to the ident they joined; the rest keep their order.
+      const kept: EnduserActionParams[] = [];
+      const moved: EnduserActionParams[] = [];
+      for (const pair of fold.pairs) {
+        const into = merged.get(pair[1]);
+        if (into === undefined) kept.push(pair);
+        else moved.push([pair[0], into, pair[2]]);
+      }
+      this.#upsertEnduserAction.runAll(kept);
+      this.#upsertEnduserAction.runAll(moved.sort(byActionIdent));
+    }
     this.#upsertMetricDay.runAll(fold.metricDays);
     this.#setFolded.run(fold.through ?? this.#landedId.get(sectionId)?.landed_id ?? 0, sectionId);
   }

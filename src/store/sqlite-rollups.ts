@@ -163,7 +163,11 @@ export class RollupBatch {
     }
   }
 
-  /** Every aggregate once, as the parameters of its upsert. */
+  /**
+   * Every aggregate once, as the parameters of its upsert; the action days and the pairs in the
+   * order of their table's key (sorting each action's keys alone costs a fraction of sorting the
+   * tuples).
+   */
   rows(): {
     actionDays: ActivityDailyParams[];
     pairs: EnduserActionParams[];
@@ -173,13 +177,19 @@ export class RollupBatch {
     const actionDays: ActivityDailyParams[] = [];
     const pairs: EnduserActionParams[] = [];
     const metricDays: MetricDailyParams[] = [];
-    for (const [action, { days }] of this.#actionDays) {
-      for (const [day, c] of days)
+    for (const action of [...this.#actionDays.keys()].sort()) {
+      const { days } = this.#actionDays.get(action) as ActionDays;
+      for (const day of [...days.keys()].sort()) {
+        const c = days.get(day) as DayCount;
         actionDays.push([action, day, s, c.count, c.weight, c.first, c.last]);
+      }
     }
-    for (const [action, idents] of this.#pairs) {
-      for (const id of idents.x) pairs.push([action, `x:${id}`, s]);
-      for (const email of idents.e) pairs.push([action, `e:${email}`, s]);
+    for (const action of [...this.#pairs.keys()].sort()) {
+      const { x, e } = this.#pairs.get(action) as Idents;
+      const idents: string[] = [];
+      for (const id of x) idents.push(`x:${id}`);
+      for (const email of e) idents.push(`e:${email}`);
+      for (const ident of idents.sort()) pairs.push([action, ident, s]);
     }
     for (const [model, dimensions] of this.#metricDays) {
       for (const [dimensionId, objects] of dimensions) {
