@@ -329,7 +329,7 @@ export class SqliteBatchWriter {
   readonly #insertOutbox: Statement;
   readonly #renewLease: Statement;
   readonly #commit: BetterSqlite3.Transaction<
-    (req: WriteRequest, parts: readonly FlatRecords[]) => WriteResult
+    (req: WriteRequest, parts: Iterable<FlatRecords>) => WriteResult
   >;
   /**
    * Runs with a failed batch. Batches of a run may be queued behind each other; once one fails,
@@ -416,7 +416,7 @@ export class SqliteBatchWriter {
     this.#renewLease = prepare(
       'UPDATE sections SET lock_expires_at = ? WHERE id = ? AND lock_owner = ?',
     );
-    this.#commit = sqlite.transaction((req: WriteRequest, parts: readonly FlatRecords[]) =>
+    this.#commit = sqlite.transaction((req: WriteRequest, parts: Iterable<FlatRecords>) =>
       this.#commitInTransaction(req, parts),
     );
   }
@@ -425,7 +425,7 @@ export class SqliteBatchWriter {
    * Commits one batch, its records in `parts`, in its own IMMEDIATE transaction; throws and
    * commits nothing on failure.
    */
-  commit(req: WriteRequest, parts: readonly FlatRecords[]): WriteResult {
+  commit(req: WriteRequest, parts: Iterable<FlatRecords>): WriteResult {
     if (this.#failedRuns.has(req.runId)) throw earlierBatchFailed(req);
     try {
       return this.#commit.immediate(req, parts);
@@ -443,7 +443,7 @@ export class SqliteBatchWriter {
   insertRecords(
     sectionId: number,
     dataType: 'activities' | 'metrics',
-    parts: readonly FlatRecords[],
+    parts: Iterable<FlatRecords>,
     now: string,
   ): WriteResult {
     const activities = dataType === 'activities';
@@ -613,7 +613,7 @@ export class SqliteBatchWriter {
     this.#addToSection.run(landed, rejected, lastId, sectionId);
   }
 
-  #commitInTransaction(req: WriteRequest, parts: readonly FlatRecords[]): WriteResult {
+  #commitInTransaction(req: WriteRequest, parts: Iterable<FlatRecords>): WriteResult {
     const { sectionId, runId, now } = req;
     const run = this.#runState.get(runId);
     if (run === undefined || run.section_id !== sectionId) {

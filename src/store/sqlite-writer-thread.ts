@@ -7,6 +7,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import BetterSqlite3 from 'better-sqlite3';
 import { SluiceError } from '../core/errors.js';
+import { unpackRecords, type PackedRecords } from './packed-records.js';
 import { SqliteBatchWriter, type FlatRecords } from './sqlite-batch-writer.js';
 import { SQLITE_PRAGMAS } from './sqlite-pragmas.js';
 import type { WriterMessage, WriterReply } from './sqlite-writer.js';
@@ -19,11 +20,16 @@ const sqlite = new BetterSqlite3(file, { fileMustExist: true });
 for (const pragma of SQLITE_PRAGMAS) sqlite.pragma(pragma);
 const writer = new SqliteBatchWriter(sqlite);
 /**
- * The parts of the batches not committed yet, by batch id. They wait here, decoded, rather than
- * in a transaction: holding SQLite's write lock until the last part arrives would make a write
- * on the main thread's connection wait for the main thread itself.
+ * The parts of the batches not committed yet, by batch id. They wait here, packed, rather than in
+ * a transaction: holding SQLite's write lock until the last part arrives would make a write on
+ * the main thread's connection wait for the main thread itself.
  */
-const parts = new Map<number, FlatRecords[]>();
+const parts = new Map<number, PackedRecords[]>();
+
+/** A batch's parts unpacked one at a time, as the commit inserts them (each is garbage after). */
+function* unpacked(packed: PackedRecords[]): Iterable<FlatRecords> {
+  for (const part of packed) yield unpackRecords(part);
+}
 
 function errorReply(id: number, err: unknown): WriterReply {
   const e = err as { name?: unknown; message?: unknown; code?: unknown; details?: unknown };
@@ -65,7 +71,7 @@ port.on('message', (message: WriterMessage) => {
             `the store's writer thread got ${held.length} of the ${message.parts} parts of a batch`,
           );
         }
-        reply = { id: message.id, ok: true, result: writer.commit(message.req, held) };
+        reply = { id: message.id, ok: true, result: writer.commit(message.req, unpacked(held)) };
       } catch (err) {
         reply = errorReply(message.id, err);
       }

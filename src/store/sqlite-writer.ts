@@ -9,6 +9,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { ERROR_CATALOGUE, SluiceError, type ErrorCode } from '../core/errors.js';
+import { packRecords, transferablesOf, type PackedRecords } from './packed-records.js';
 import {
   earlierBatchFailed,
   type FlatRecords,
@@ -42,7 +43,7 @@ export interface WriterBatch {
 
 /** Main thread to writer thread. */
 export type WriterMessage =
-  | { op: 'part'; id: number; records: FlatRecords }
+  | { op: 'part'; id: number; records: PackedRecords }
   | { op: 'commit'; id: number; parts: number; req: WriteRequest }
   | { op: 'abort'; id: number }
   | { op: 'close' };
@@ -129,7 +130,11 @@ export class ThreadWriter implements BatchWriterPort {
         // A batch of a lost run is refused at its commit; its parts need not travel.
         if (this.#lostRuns.has(runId)) return;
         holder ??= this.#worker ?? this.#start();
-        holder.postMessage({ op: 'part', id, records } satisfies WriterMessage);
+        const packed = packRecords(records);
+        holder.postMessage(
+          { op: 'part', id, records: packed } satisfies WriterMessage,
+          transferablesOf(packed),
+        );
         parts++;
       },
       commit: (req) => {
