@@ -432,6 +432,8 @@ export class Engine {
         keyFrom: firstKey,
         keyTo: lastKey,
         lease: this.lease(),
+        // A batch short of the limit is the run's last (streamBatches stops after it).
+        ...(rows < section.batchSize ? { last: true as const } : {}),
       });
       await totals.commits.add(async () => account(totals, rows, await commit), commit);
       return { rows, lastKey };

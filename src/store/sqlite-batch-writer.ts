@@ -145,8 +145,13 @@ export interface FoldRows {
  * One batch to commit: a CommitBatch (store.ts) without its records, which reach the writer
  * flattened, in parts, before it (see BatchWriterPort), and the fold due.
  */
-export interface WriteRequest extends Omit<CommitBatch, 'records'> {
+export interface WriteRequest extends Omit<CommitBatch, 'records' | 'last'> {
   fold?: FoldRows;
+  /**
+   * The fold covers this batch's records too (the run's last batch): it is applied after them,
+   * and refused if this batch or one before it since the last fold skipped a row.
+   */
+  foldAfter?: true;
   /**
    * The section's counts were just read back from the store: skips the writer saw before this
    * batch are in them, and do not make the next fold suspect.
@@ -634,19 +639,9 @@ export class SqliteBatchWriter {
     if (req.countsFresh) this.#skippedSinceFold.delete(sectionId);
     // A fold riding here covers the rows landed before this batch, if all its batches landed.
     let fold: WriteResult['fold'];
-    if (req.fold !== undefined) {
-      if (req.fold.through === undefined && this.#skippedSinceFold.has(sectionId)) {
-        fold = 'refused';
-      } else {
-        this.applyFold(sectionId, req.fold);
-        this.#skippedSinceFold.delete(sectionId);
-        const state = this.#foldedId.get(sectionId);
-        fold = { foldedId: state?.folded_id ?? 0 };
-      }
-    }
+    if (req.fold !== undefined && !req.foldAfter) fold = this.#ridingFold(sectionId, req.fold);
     const result = this.insertRecords(sectionId, req.dataType, parts, now);
     if (result.skipped.length > 0) this.#skippedSinceFold.add(sectionId);
-    if (fold !== undefined) result.fold = fold;
     result.rejected = this.insertRejects(sectionId, runId, req.rejects, now);
     let { landed } = result;
     if (req.outbox !== undefined) {
@@ -666,6 +661,20 @@ export class SqliteBatchWriter {
     if (req.lease !== undefined) {
       this.#renewLease.run(req.lease.expiresAt, sectionId, req.lease.owner);
     }
+    // Folding after: landed_id has moved past this batch, which the fold covers as well.
+    if (req.fold !== undefined && req.foldAfter) fold = this.#ridingFold(sectionId, req.fold);
+    if (fold !== undefined) result.fold = fold;
     return { ...result, landed };
+  }
+
+  /**
+   * A fold without `through` covers the section's rows landed so far: applied unless a batch
+   * counted in it skipped rows (its counts are then too high; the store reads them back).
+   */
+  #ridingFold(sectionId: number, fold: FoldRows): NonNullable<WriteResult['fold']> {
+    if (fold.through === undefined && this.#skippedSinceFold.has(sectionId)) return 'refused';
+    this.applyFold(sectionId, fold);
+    this.#skippedSinceFold.delete(sectionId);
+    return { foldedId: this.#foldedId.get(sectionId)?.folded_id ?? 0 };
   }
 }

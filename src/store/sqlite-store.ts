@@ -640,6 +640,24 @@ class SqliteStore implements Store {
     tail: BatchTail,
   ): { landed: Promise<CommitResult> } {
     const { sectionId } = head;
+    let { pending: counted, folded } = o;
+    let foldAfter = false;
+    if (
+      tail.last &&
+      folded === undefined &&
+      counted !== undefined &&
+      !counted.dirty &&
+      counted.rows > 0 &&
+      this.#pending.get(sectionId) === counted
+    ) {
+      // The run's last batch folds everything pending, itself included, after its records: the
+      // run's end then has nothing left to fold, and the fold's rows were built while earlier
+      // batches were still committing.
+      folded = counted;
+      counted = new Pending(new SeenSet(), this.#rollups.batch(sectionId), NaN);
+      this.#pending.set(sectionId, counted);
+      foldAfter = true;
+    }
     const req: WriteRequest = {
       ...head,
       rejects: tail.rejects,
@@ -651,9 +669,10 @@ class SqliteStore implements Store {
     };
     if (tail.outbox !== undefined) req.outbox = tail.outbox;
     if (tail.lease !== undefined) req.lease = tail.lease;
-    if (o.folded !== undefined) req.fold = foldRows(o.folded);
+    if (folded !== undefined) req.fold = foldRows(folded);
+    if (foldAfter) req.foldAfter = true;
     if (o.fresh) req.countsFresh = true;
-    const landed = this.#landed(o.batch.commit(req), o.pending, o.folded);
+    const landed = this.#landed(o.batch.commit(req), counted, folded);
     // In flight until its answer is accounted for, so a fold after it sees its counts.
     const settled = landed.then(
       () => undefined,

@@ -58,6 +58,11 @@ export interface CommitBatch {
   outbox?: { bodies: string[]; records: number; alsoInStore: boolean };
   /** Extends the run lock of `owner` to `expiresAt` (ISO) in the same commit: a run's heartbeat. */
   lease?: { owner: string; expiresAt: string };
+  /**
+   * The run reads nothing after this batch: the store may fold the section's pending aggregates
+   * in its commit, after its records, instead of in `finishRun` once the batch has landed.
+   */
+  last?: true;
 }
 
 /** Which batch a streamed batch is: given when it opens. */

@@ -304,8 +304,9 @@ describe.each(['inline', 'thread'] as const)('folds riding in batches (%s writer
     const [s] = await store.listSections();
     if (s === undefined) throw new Error('no section');
     const run = await store.startRun(s.id, 'manual');
-    const hand = (ids: number[]) =>
+    const hand = (ids: number[], last?: true) =>
       store.commitBatch({
+        ...(last ? { last } : {}),
         sectionId: s.id,
         runId: run.id,
         dataType: 'activities',
@@ -356,6 +357,33 @@ describe.each(['inline', 'thread'] as const)('folds riding in batches (%s writer
     expect(read('SELECT folded_id FROM sections').folded_id).toBe(0);
     await store.finishRun(run.id, { status: 'succeeded' });
     expect(totals()).toEqual({ endusers: 5, daily: 5, pairs: 3 });
+    await store.close();
+  });
+
+  it("fold everything pending after the records of a run's last batch, leaving finishRun nothing", async () => {
+    const { store, run, hand, read, totals } = await start();
+    await hand([1, 2]);
+    expect(read('SELECT folded_id FROM sections').folded_id).toBe(0);
+    expect(await hand([3], true)).toEqual({ landed: 1, rejected: 0 });
+    // Folded in the last batch's commit, that batch included.
+    expect(read('SELECT folded_id, landed_id FROM sections')).toEqual({
+      folded_id: 3,
+      landed_id: 3,
+    });
+    expect(totals()).toEqual({ endusers: 3, daily: 3, pairs: 3 });
+    await store.finishRun(run.id, { status: 'succeeded' });
+    expect(totals()).toEqual({ endusers: 3, daily: 3, pairs: 3 });
+    await store.close();
+  });
+
+  it('refuse the fold of a last batch that re-read landed rows, and fold from the store at the end', async () => {
+    const { store, run, hand, read, totals } = await start();
+    await hand([1, 2]);
+    expect(await hand([2, 3], true)).toEqual({ landed: 1, rejected: 0 });
+    expect(read('SELECT folded_id FROM sections').folded_id).toBe(0);
+    await store.finishRun(run.id, { status: 'succeeded' });
+    expect(totals()).toEqual({ endusers: 3, daily: 3, pairs: 3 });
+    expect(read('SELECT landed_id - folded_id AS unfolded FROM sections').unfolded).toBe(0);
     await store.close();
   });
 });
