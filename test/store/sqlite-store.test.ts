@@ -376,6 +376,33 @@ describe.each(['inline', 'thread'] as const)('folds riding in batches (%s writer
     await store.close();
   });
 
+  it('take writes on the main connection while a batch is handed over in parts', async () => {
+    const { store, s, run, read, totals } = await start();
+    const stream = store.openBatch({ sectionId: s.id, runId: run.id, dataType: 'activities' });
+    stream.add([activity(1, { externalId: 'u1' })]);
+    // Long enough for the part to reach the writer, which must not hold SQLite's write lock for
+    // the batch still being read: a write here would wait for it, and this thread with it.
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const started = Date.now();
+    await store.applyConfig(integration(), [section('events'), section('more')]);
+    expect(Date.now() - started).toBeLessThan(1_000);
+    stream.add([activity(2, { externalId: 'u2' })]);
+    expect(
+      await stream.commit({
+        rejects: [],
+        cursor: '2',
+        rowsRead: 2,
+        keyFrom: '1',
+        keyTo: '2',
+        last: true,
+      }),
+    ).toEqual({ landed: 2, rejected: 0 });
+    expect(read('SELECT count(*) AS n FROM activities').n).toBe(2);
+    expect(totals()).toEqual({ endusers: 2, daily: 2, pairs: 2 });
+    expect((await store.listSections()).map((x) => x.name)).toEqual(['events', 'more']);
+    await store.close();
+  });
+
   it('refuse the fold of a last batch that re-read landed rows, and fold from the store at the end', async () => {
     const { store, run, hand, read, totals } = await start();
     await hand([1, 2]);
