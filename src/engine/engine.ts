@@ -258,14 +258,9 @@ export class Engine {
     };
     if (sink === undefined && plan.keyUnique) {
       await this.streamBatches(
-        section,
-        run,
-        source,
-        plan,
-        mapper,
+        { section, run, source, plan, mapper, totals },
         after,
         options,
-        totals,
         progress,
       );
       return;
@@ -273,7 +268,7 @@ export class Engine {
     let pending: Promise<SourceRow[]> | undefined = this.readAhead(() =>
       source.readAfter(plan, after, limit),
     );
-    try {
+    await totals.commits.around(async () => {
       while (pending) {
         if (options.signal?.aborted) break;
         const rows: SourceRow[] = await pending;
@@ -291,12 +286,7 @@ export class Engine {
         }
         progress?.(totals, lastKey);
       }
-      await totals.commits.drain();
-    } catch (err) {
-      // The run ends here: nothing of it may still be committing when it is logged.
-      await totals.commits.settle();
-      throw err;
-    }
+    });
   }
 
   /**
@@ -352,31 +342,22 @@ export class Engine {
    * MySQL sends it (see streamBatch), and the next is read while the store commits it.
    */
   private async streamBatches(
-    section: StoredSection,
-    run: RunRecord,
-    source: Source,
-    plan: ReadPlan,
-    mapper: Mapper,
+    streamed: StreamedRun,
     after: string | null,
     options: RunOptions,
-    totals: Totals,
     progress: ((t: Totals, lastKey: string) => void) | undefined,
   ): Promise<void> {
-    try {
+    const { section, totals } = streamed;
+    await totals.commits.around(async () => {
       for (;;) {
         if (options.signal?.aborted) break;
-        const read = await this.streamBatch(section, run, source, plan, mapper, after, totals);
+        const read = await this.streamBatch(streamed, after);
         if (read === undefined) break;
         after = read.lastKey;
         progress?.(totals, read.lastKey);
         if (read.rows < section.batchSize) break;
       }
-      await totals.commits.drain();
-    } catch (err) {
-      // The run ends here: nothing of it may still be committing when it is logged.
-      await totals.commits.settle();
-      throw err;
-    }
+    });
   }
 
   /**
@@ -386,13 +367,8 @@ export class Engine {
    * nothing was left to read.
    */
   private async streamBatch(
-    section: StoredSection,
-    run: RunRecord,
-    source: Source,
-    plan: ReadPlan,
-    mapper: Mapper,
+    { section, run, source, plan, mapper, totals }: StreamedRun,
     after: string | null,
-    totals: Totals,
   ): Promise<{ rows: number; lastKey: string } | undefined> {
     const { store } = this.options;
     for (let attempt = 1; ; attempt++) {
@@ -668,6 +644,16 @@ export class Engine {
   }
 }
 
+/** What the batches of a streamed run share. */
+interface StreamedRun {
+  section: StoredSection;
+  run: RunRecord;
+  source: Source;
+  plan: ReadPlan;
+  mapper: Mapper;
+  totals: Totals;
+}
+
 interface Totals {
   rowsRead: number;
   landed: number;
@@ -721,6 +707,21 @@ class CommitPipeline {
     );
     while (this.#inFlight.length > this.depth) await this.#inFlight.shift();
     this.#throwIfFailed();
+  }
+
+  /**
+   * Runs a run's batch loop, then waits for its batches in flight. When the loop fails, the run
+   * ends there: its batches settle before the failure is thrown, so nothing of the run is still
+   * committing when it is logged.
+   */
+  async around(loop: () => Promise<void>): Promise<void> {
+    try {
+      await loop();
+      await this.drain();
+    } catch (err) {
+      await this.settle();
+      throw err;
+    }
   }
 
   /** Waits for every batch in flight; throws the first failure. */
