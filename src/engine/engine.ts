@@ -256,7 +256,9 @@ export class Engine {
       rejected: 0,
       commits: new CommitPipeline(COMMITS_IN_FLIGHT),
     };
-    if (sink === undefined && plan.keyUnique) {
+    // Streaming needs row ids that do not depend on the rows read with them: a unique key, or an
+    // identity (a table without one numbers identical rows within what is mapped at once).
+    if (sink === undefined && (plan.keyUnique || plan.identity.length > 0)) {
       await this.streamBatches(
         { section, run, source, plan, mapper, totals },
         after,
@@ -311,8 +313,26 @@ export class Engine {
       await this.land(section, run, mapper, rows, ties, lastKey, firstKey, lastKey, totals, sink);
       return;
     }
-    const idIndex = plan.columns.indexOf(plan.identity[0] as string);
     await this.land(section, run, mapper, rows, [], undefined, firstKey, lastKey, totals, sink);
+    await this.landTiePages(section, run, source, plan, mapper, lastKey, totals, sink);
+  }
+
+  /**
+   * The whole group of `lastKey` (a full batch ended in it), paged by the one-column identity and
+   * committed without moving the cursor until the last page. Rows of the group that the batch
+   * landed come again: the store lands each row id once.
+   */
+  private async landTiePages(
+    section: StoredSection,
+    run: RunRecord,
+    source: Source,
+    plan: ReadPlan,
+    mapper: Mapper,
+    lastKey: string,
+    totals: Totals,
+    sink: ActiveSink | undefined,
+  ): Promise<void> {
+    const idIndex = plan.columns.indexOf(plan.identity[0] as string);
     let afterIdentity: string | null = null;
     for (;;) {
       const page = await this.read(() =>
@@ -338,8 +358,9 @@ export class Engine {
   }
 
   /**
-   * The batch loop of a unique key landing in the store: each batch streams into the store while
-   * MySQL sends it (see streamBatch), and the next is read while the store commits it.
+   * The batch loop of a section landing in the store: each batch streams into the store while
+   * MySQL sends it (see streamBatch), and the next is read while the store commits it. A full
+   * batch of a key with ties leaves the cursor where it was until its last key's group is in.
    */
   private async streamBatches(
     streamed: StreamedRun,
@@ -353,15 +374,34 @@ export class Engine {
         if (options.signal?.aborted) break;
         const read = await this.streamBatch(streamed, after);
         if (read === undefined) break;
+        const full = read.rows === section.batchSize;
+        if (full && !streamed.plan.keyUnique) await this.landTies(streamed, read.lastKey);
         after = read.lastKey;
         progress?.(totals, read.lastKey);
-        if (read.rows < section.batchSize) break;
+        if (!full) break;
       }
     });
   }
 
   /**
-   * One batch of a unique key, streamed: each part of the keyset read is mapped and handed to the
+   * After a streamed full batch of a key with ties: the group of its last key, in pages by a
+   * one-column identity, or at once by a wider one; the rows of it the batch landed are skipped
+   * by their row ids.
+   */
+  private async landTies(
+    { section, run, source, plan, mapper, totals }: StreamedRun,
+    lastKey: string,
+  ): Promise<void> {
+    if (plan.identityKind !== null && plan.identity.length === 1) {
+      await this.landTiePages(section, run, source, plan, mapper, lastKey, totals, undefined);
+      return;
+    }
+    const ties = await this.read(() => source.readTies(plan, lastKey));
+    await this.land(section, run, mapper, [], ties, lastKey, lastKey, lastKey, totals, undefined);
+  }
+
+  /**
+   * One batch, streamed: each part of the keyset read is mapped and handed to the
    * store as MySQL sends it, so no row lives longer than its part (the batch commits once read).
    * A read that fails drops what was handed over and is retried like any read. Undefined when
    * nothing was left to read.
@@ -401,15 +441,17 @@ export class Engine {
         await batch.abort();
         return undefined;
       }
+      const full = rows === section.batchSize;
       const commit = batch.commit({
         rejects,
-        cursor: lastKey,
+        // A full batch of a key with ties: the cursor moves once the last key's group is in.
+        cursor: full && !plan.keyUnique ? undefined : lastKey,
         rowsRead: rows,
         keyFrom: firstKey,
         keyTo: lastKey,
         lease: this.lease(),
         // A batch short of the limit is the run's last (streamBatches stops after it).
-        ...(rows < section.batchSize ? { last: true as const } : {}),
+        ...(full ? {} : { last: true as const }),
       });
       await totals.commits.add(async () => account(totals, rows, await commit), commit);
       return { rows, lastKey };
