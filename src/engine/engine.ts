@@ -314,13 +314,16 @@ export class Engine {
       return;
     }
     await this.land(section, run, mapper, rows, [], undefined, firstKey, lastKey, totals, sink);
-    await this.landTiePages(section, run, source, plan, mapper, lastKey, totals, sink);
+    // The group's pages bring the batch's rows of it again: the store would skip them, a sink not.
+    const landed = new Set(mapper.rowIds(rows));
+    await this.landTiePages(section, run, source, plan, mapper, lastKey, totals, sink, landed);
   }
 
   /**
    * The whole group of `lastKey` (a full batch ended in it), paged by the one-column identity and
    * committed without moving the cursor until the last page. Rows of the group that the batch
-   * landed come again: the store lands each row id once.
+   * landed come again: the rows whose ids are in `landed` are left out (the store would land
+   * each row id once anyway, a sink would send it again).
    */
   private async landTiePages(
     section: StoredSection,
@@ -331,6 +334,7 @@ export class Engine {
     lastKey: string,
     totals: Totals,
     sink: ActiveSink | undefined,
+    landed?: Set<string>,
   ): Promise<void> {
     const idIndex = plan.columns.indexOf(plan.identity[0] as string);
     let afterIdentity: string | null = null;
@@ -339,12 +343,17 @@ export class Engine {
         source.readTies(plan, lastKey, { afterIdentity, limit: section.batchSize }),
       );
       const done = page.length < section.batchSize;
+      let fresh = page;
+      if (landed !== undefined) {
+        const ids = mapper.rowIds(page);
+        fresh = page.filter((_, i) => !landed.has(ids[i] as string));
+      }
       await this.land(
         section,
         run,
         mapper,
         [],
-        page,
+        fresh,
         done ? lastKey : undefined,
         lastKey,
         lastKey,
@@ -375,7 +384,9 @@ export class Engine {
         const read = await this.streamBatch(streamed, after);
         if (read === undefined) break;
         const full = read.rows === section.batchSize;
-        if (full && !streamed.plan.keyUnique) await this.landTies(streamed, read.lastKey);
+        if (full && !streamed.plan.keyUnique) {
+          await this.landTies(streamed, read.lastKey, read.lastGroup);
+        }
         after = read.lastKey;
         progress?.(totals, read.lastKey);
         if (!full) break;
@@ -385,19 +396,34 @@ export class Engine {
 
   /**
    * After a streamed full batch of a key with ties: the group of its last key, in pages by a
-   * one-column identity, or at once by a wider one; the rows of it the batch landed are skipped
-   * by their row ids.
+   * one-column identity, or at once by a wider one. The batch's rows of that group (`group`) are
+   * left out: landed again, they would be skipped, and a batch that skips rows has the section's
+   * counts read back from the store (every row landed since the last fold, at every boundary).
    */
   private async landTies(
     { section, run, source, plan, mapper, totals }: StreamedRun,
     lastKey: string,
+    group: SourceRow[],
   ): Promise<void> {
+    const landed = new Set(mapper.rowIds(group));
     if (plan.identityKind !== null && plan.identity.length === 1) {
-      await this.landTiePages(section, run, source, plan, mapper, lastKey, totals, undefined);
+      await this.landTiePages(
+        section,
+        run,
+        source,
+        plan,
+        mapper,
+        lastKey,
+        totals,
+        undefined,
+        landed,
+      );
       return;
     }
     const ties = await this.read(() => source.readTies(plan, lastKey));
-    await this.land(section, run, mapper, [], ties, lastKey, lastKey, lastKey, totals, undefined);
+    const ids = mapper.rowIds(ties);
+    const fresh = ties.filter((_, i) => !landed.has(ids[i] as string));
+    await this.land(section, run, mapper, [], fresh, lastKey, lastKey, lastKey, totals, undefined);
   }
 
   /**
@@ -409,7 +435,7 @@ export class Engine {
   private async streamBatch(
     { section, run, source, plan, mapper, totals }: StreamedRun,
     after: string | null,
-  ): Promise<{ rows: number; lastKey: string } | undefined> {
+  ): Promise<{ rows: number; lastKey: string; lastGroup: SourceRow[] } | undefined> {
     const { store } = this.options;
     for (let attempt = 1; ; attempt++) {
       const batch = store.openBatch({
@@ -421,11 +447,22 @@ export class Engine {
       const rejects: RejectRecord[] = [];
       let firstKey: string | undefined;
       let lastKey: string | undefined;
+      /** The rows read so far that share the last key (a key with ties only). */
+      let lastGroup: SourceRow[] = [];
       let rows: number;
       try {
         rows = await source.streamAfter(plan, after, section.batchSize, PART_ROWS, (part) => {
           firstKey ??= part[0]?.[0] as string;
-          lastKey = part[part.length - 1]?.[0] as string;
+          const key = part[part.length - 1]?.[0] as string;
+          if (!plan.keyUnique) {
+            // Keys come in order: the part's rows of its last key are at its end, and continue
+            // the group of the part before when that ended in the same key.
+            if (key !== lastKey) lastGroup = [];
+            let i = part.length;
+            while (i > 0 && part[i - 1]?.[0] === key) i--;
+            for (let k = i; k < part.length; k++) lastGroup.push(part[k] as SourceRow);
+          }
+          lastKey = key;
           const mapped = mapper.map(part, now);
           for (const reject of mapped.rejects) rejects.push(reject);
           batch.add(mapped.records);
@@ -454,7 +491,7 @@ export class Engine {
         ...(full ? {} : { last: true as const }),
       });
       await totals.commits.add(async () => account(totals, rows, await commit), commit);
-      return { rows, lastKey };
+      return { rows, lastKey, lastGroup };
     }
   }
 

@@ -317,8 +317,11 @@ describe('keys', () => {
       landed(`SELECT count(*) AS n, count(DISTINCT section_id || ':' || row_id) AS d,
         (SELECT sum(activity_count) FROM endusers) AS counted FROM activities`)[0];
     for (const name of ['ties_one', 'ties_two']) {
+      // Read once: the group pages leave out the rows the batch landed (landing them again would
+      // make the store read the section's counts back at every batch boundary).
       expect(await h.sync(name)).toMatchObject({
         status: 'succeeded',
+        rowsRead: 6000,
         landed: 6000,
         cursor: '2024-01-01 00:00:08',
       });

@@ -65,7 +65,8 @@ interface Sender {
   outbox: OutboxStore;
   engine: Engine;
   events: Record<string, unknown>[];
-  apply(sink: unknown): Promise<void>;
+  /** Applies both sections with `sink`; `eventsKey` keys the events section (default `id`). */
+  apply(sink: unknown, eventsKey?: string): Promise<void>;
 }
 
 /** The sending Sluice: its own store, an engine with an outbox, and the MySQL test database. */
@@ -98,7 +99,7 @@ async function openSender(env: Record<string, string> = {}, maxWaitMs = 20_000):
     outbox,
     engine,
     events,
-    async apply(sink) {
+    async apply(sink, eventsKey = 'id') {
       const parsed = parseConfig({
         integration: {
           name: 'shop',
@@ -115,7 +116,7 @@ async function openSender(env: Record<string, string> = {}, maxWaitMs = 20_000):
             name: 'events',
             dataType: 'activities',
             table: 'events',
-            key: 'id',
+            key: eventsKey,
             batchSize: BATCH,
             mapping: {
               email: 'email',
@@ -239,6 +240,22 @@ describe('Planhat sink against a second Sluice server', () => {
     // Logs name the endpoint, never the token.
     expect(JSON.stringify(s.events)).not.toContain(secret);
     expect(deliveries[0]?.target).toBe(`${r.baseUrl}/analytics/bulk/***`);
+  });
+
+  it("sends each row of a key with ties once: rows of a batch's last key are not sent again with their group", async () => {
+    const rx = await receiver();
+    const r = rx.current;
+    const { secret } = await receiverToken(r, 'from-sender');
+    const s = await openSender({ PLANHAT_TOKEN: secret });
+    // `plan` takes two values: every batch of 100 ends inside a group of 500, paged by id.
+    await s.apply(
+      { type: 'planhat', planhat: { baseUrl: r.baseUrl, tokenEnv: 'PLANHAT_TOKEN' } },
+      'plan',
+    );
+    const [events] = await s.engine.runAll({ section: 'events' });
+    expect(events).toMatchObject({ status: 'succeeded', landed: EVENTS, cursor: 'p1' });
+    expect(sums(r)).toMatchObject({ count: EVENTS, weight: EXPECTED_WEIGHT });
+    expect(landedActivities(r)).toEqual(await sourceActivities());
   });
 
   it('with sink both, lands in the store and delivers in the same run', async () => {
