@@ -334,7 +334,7 @@ export class Engine {
     lastKey: string,
     totals: Totals,
     sink: ActiveSink | undefined,
-    landed?: Set<string>,
+    landed: ReadonlySet<string>,
   ): Promise<void> {
     const idIndex = plan.columns.indexOf(plan.identity[0] as string);
     let afterIdentity: string | null = null;
@@ -343,17 +343,12 @@ export class Engine {
         source.readTies(plan, lastKey, { afterIdentity, limit: section.batchSize }),
       );
       const done = page.length < section.batchSize;
-      let fresh = page;
-      if (landed !== undefined) {
-        const ids = mapper.rowIds(page);
-        fresh = page.filter((_, i) => !landed.has(ids[i] as string));
-      }
       await this.land(
         section,
         run,
         mapper,
         [],
-        fresh,
+        notLanded(mapper, page, landed),
         done ? lastKey : undefined,
         lastKey,
         lastKey,
@@ -420,10 +415,8 @@ export class Engine {
       );
       return;
     }
-    const ties = await this.read(() => source.readTies(plan, lastKey));
-    const ids = mapper.rowIds(ties);
-    const fresh = ties.filter((_, i) => !landed.has(ids[i] as string));
-    await this.land(section, run, mapper, [], fresh, lastKey, lastKey, lastKey, totals, undefined);
+    const ties = notLanded(mapper, await this.read(() => source.readTies(plan, lastKey)), landed);
+    await this.land(section, run, mapper, [], ties, lastKey, lastKey, lastKey, totals, undefined);
   }
 
   /**
@@ -516,9 +509,7 @@ export class Engine {
     let all = rows;
     if (extra.length > 0) {
       // Rows of the tie group already in the batch keep one identity: land each once.
-      const seen = new Set(mapper.rowIds(rows));
-      const ids = mapper.rowIds(extra);
-      all = rows.concat(extra.filter((_, i) => !seen.has(ids[i] as string)));
+      all = rows.concat(notLanded(mapper, extra, new Set(mapper.rowIds(rows))));
     }
     const { records, rejects } =
       all.length > 0 ? mapper.map(all, now) : { records: [], rejects: [] };
@@ -739,6 +730,13 @@ interface Totals {
   rejected: number;
   /** The run's batches handed to the store and not yet settled. */
   commits: CommitPipeline;
+}
+
+/** The rows whose ids (as `mapper` numbers these rows) are not in `landed`. */
+function notLanded(mapper: Mapper, rows: SourceRow[], landed: ReadonlySet<string>): SourceRow[] {
+  if (landed.size === 0) return rows;
+  const ids = mapper.rowIds(rows);
+  return rows.filter((_, i) => !landed.has(ids[i] as string));
 }
 
 /** Adds a committed batch to the run's totals. */

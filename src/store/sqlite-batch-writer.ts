@@ -179,14 +179,14 @@ function tuples(width: number, rows: number): string {
 }
 
 /**
- * The upserts folding aggregates, for `rows` rows a statement: they add counts and widen date
- * ranges, so they commute (rows of one statement too).
+ * The upserts folding aggregates, given their VALUES tuples (see ChunkedUpsert): they add counts
+ * and widen date ranges, so they commute (rows of one statement too).
  */
 const UPSERT_ENDUSER = (
-  rows: number,
+  values: string,
 ) => `INSERT INTO endusers (ident, external_id, email, name, company_external_id,
     first_seen, last_seen, activity_count, activity_weight, metric_points)
-  VALUES ${tuples(10, rows)}
+  VALUES ${values}
   ON CONFLICT (ident) DO UPDATE SET
     email = coalesce(endusers.email, excluded.email),
     name = coalesce(endusers.name, excluded.name),
@@ -197,10 +197,10 @@ const UPSERT_ENDUSER = (
     activity_weight = endusers.activity_weight + excluded.activity_weight,
     metric_points = endusers.metric_points + excluded.metric_points`;
 const UPSERT_COMPANY = (
-  rows: number,
+  values: string,
 ) => `INSERT INTO companies (external_id, first_seen, last_seen, activity_count,
     activity_weight, metric_points)
-  VALUES ${tuples(6, rows)}
+  VALUES ${values}
   ON CONFLICT (external_id) DO UPDATE SET
     first_seen = min(companies.first_seen, excluded.first_seen),
     last_seen = max(companies.last_seen, excluded.last_seen),
@@ -208,10 +208,10 @@ const UPSERT_COMPANY = (
     activity_weight = companies.activity_weight + excluded.activity_weight,
     metric_points = companies.metric_points + excluded.metric_points`;
 const UPSERT_ACTION_DAY = (
-  rows: number,
+  values: string,
 ) => `INSERT INTO activity_daily (action, day, section_id, count, weight_sum,
     first_date, last_date)
-  VALUES ${tuples(7, rows)}
+  VALUES ${values}
   ON CONFLICT (action, day, section_id) DO UPDATE SET
     count = activity_daily.count + excluded.count,
     weight_sum = activity_daily.weight_sum + excluded.weight_sum,
@@ -219,16 +219,16 @@ const UPSERT_ACTION_DAY = (
     last_date = max(activity_daily.last_date, excluded.last_date)`;
 // A pair stored before is a seek that dirties nothing (see migration-server.ts).
 const UPSERT_ENDUSER_ACTION = (
-  rows: number,
+  values: string,
 ) => `INSERT INTO enduser_actions (action, ident, section_id)
-  VALUES ${tuples(3, rows)}
+  VALUES ${values}
   ON CONFLICT (action, ident, section_id) DO NOTHING`;
 // SET expressions all see the row as it was, so last_value compares with the old last_date.
 const UPSERT_METRIC_DAY = (
-  rows: number,
+  values: string,
 ) => `INSERT INTO metric_daily (model, dimension_id, day, external_id,
     section_id, value_sum, count, first_date, last_date, last_value)
-  VALUES ${tuples(10, rows)}
+  VALUES ${values}
   ON CONFLICT (model, dimension_id, day, external_id, section_id) DO UPDATE SET
     value_sum = metric_daily.value_sum + excluded.value_sum,
     count = metric_daily.count + excluded.count,
@@ -247,11 +247,11 @@ class ChunkedUpsert {
 
   constructor(
     sqlite: BetterSqlite3.Database,
-    sql: (rows: number) => string,
+    sql: (values: string) => string,
     readonly width: number,
   ) {
-    this.#one = sqlite.prepare(sql(1));
-    this.#many = sqlite.prepare(sql(CHUNK_ROWS));
+    this.#one = sqlite.prepare(sql(tuples(width, 1)));
+    this.#many = sqlite.prepare(sql(tuples(width, CHUNK_ROWS)));
     this.#params = new Array<unknown>(CHUNK_ROWS * width);
   }
 

@@ -545,13 +545,16 @@ class SqliteStore implements Store {
       opened.catch(() => undefined);
       return opened;
     };
-    const end = (what: string) => {
+    const live = (what: string) => {
       if (ended) throw new Error(`batch of run ${runId}: ${what} after the batch ended`);
+    };
+    const end = (what: string) => {
+      live(what);
       ended = true;
     };
     return {
       add: (records) => {
-        if (ended) throw new Error(`batch of run ${runId}: add after the batch ended`);
+        live('add');
         this.#ensureOpen('openBatch');
         if (open !== undefined) send(open, records);
         else {
@@ -619,8 +622,7 @@ class SqliteStore implements Store {
         // The fold rides in this batch and covers the rows landed before it; the writer refuses
         // it if one of the batches counted in it skipped rows (then the counts are read back).
         folded = pending;
-        pending = new Pending(new SeenSet(), this.#rollups.batch(sectionId), NaN);
-        this.#pending.set(sectionId, pending);
+        pending = this.#restartPending(sectionId);
       }
       // Pending undefined: the section is gone (the writer will say so).
       return { batch: this.#writer.open(runId), pending, folded, fresh };
@@ -654,21 +656,11 @@ class SqliteStore implements Store {
       // run's end then has nothing left to fold, and the fold's rows were built while earlier
       // batches were still committing.
       folded = counted;
-      counted = new Pending(new SeenSet(), this.#rollups.batch(sectionId), NaN);
-      this.#pending.set(sectionId, counted);
+      counted = this.#restartPending(sectionId);
       foldAfter = true;
     }
-    const req: WriteRequest = {
-      ...head,
-      rejects: tail.rejects,
-      cursor: tail.cursor,
-      rowsRead: tail.rowsRead,
-      keyFrom: tail.keyFrom,
-      keyTo: tail.keyTo,
-      now: nowIso(),
-    };
-    if (tail.outbox !== undefined) req.outbox = tail.outbox;
-    if (tail.lease !== undefined) req.lease = tail.lease;
+    const { last: _, ...rest } = tail;
+    const req: WriteRequest = { ...head, ...rest, now: nowIso() };
     if (folded !== undefined) req.fold = foldRows(folded);
     if (foldAfter) req.foldAfter = true;
     if (o.fresh) req.countsFresh = true;
@@ -689,6 +681,16 @@ class SqliteStore implements Store {
     });
     this.#settled = Promise.all([this.#settled, settled]);
     return { landed };
+  }
+
+  /**
+   * Fresh aggregates for a section whose pending ones a fold is taking: the batches after count
+   * in these (their base is unknown until the writer answers the batch carrying the fold).
+   */
+  #restartPending(sectionId: number): Pending {
+    const pending = new Pending(new SeenSet(), this.#rollups.batch(sectionId), NaN);
+    this.#pending.set(sectionId, pending);
+    return pending;
   }
 
   /** Waits for the section's batches handed to the writer so far, whatever their outcome. */
