@@ -323,6 +323,35 @@ function migrations(dialect: StoreDialect): Record<string, Migration> {
         await sql`DROP TABLE enduser_merge`.execute(db);
       },
     },
+    '0009_metric_daily_per_batch': {
+      async up(db: Kysely<unknown>): Promise<void> {
+        // metric_daily now takes each batch's points in the batch's own transaction, no longer
+        // at the fold: points landed but not folded yet (above their section's folded_id) are
+        // added here, or no later fold would count them.
+        const least = sql.raw(dialect === 'sqlite' ? 'min' : 'least');
+        const greatest = sql.raw(dialect === 'sqlite' ? 'max' : 'greatest');
+        await sql`INSERT INTO metric_daily (model, dimension_id, day, external_id, section_id,
+            value_sum, count, first_date, last_date, last_value)
+          SELECT model, dimension_id, day, external_id, section_id, sum(value), count(*),
+            min(date), max(date), max(CASE WHEN rn = 1 THEN value END)
+          FROM (
+            SELECT p.model, p.dimension_id, substr(p.date, 1, 10) AS day, p.external_id,
+              p.section_id, p.value, p.date,
+              row_number() OVER (PARTITION BY p.model, p.dimension_id, substr(p.date, 1, 10),
+                p.external_id, p.section_id ORDER BY p.date DESC, p.id DESC) AS rn
+            FROM metric_points p JOIN sections s ON s.id = p.section_id
+            WHERE p.id > s.folded_id
+          ) AS ranked
+          GROUP BY model, dimension_id, day, external_id, section_id
+          ON CONFLICT (model, dimension_id, day, external_id, section_id) DO UPDATE SET
+            value_sum = metric_daily.value_sum + excluded.value_sum,
+            count = metric_daily.count + excluded.count,
+            first_date = ${least}(metric_daily.first_date, excluded.first_date),
+            last_value = CASE WHEN excluded.last_date >= metric_daily.last_date
+              THEN excluded.last_value ELSE metric_daily.last_value END,
+            last_date = ${greatest}(metric_daily.last_date, excluded.last_date)`.execute(db);
+      },
+    },
   };
 }
 

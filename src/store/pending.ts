@@ -4,12 +4,7 @@
  * every so often rather than per batch (see SqliteStore). Plain data, no SQLite.
  */
 import type { ActivityRecord, MetricRecord } from '../core/types.js';
-import type {
-  CompanyParams,
-  EnduserParams,
-  FoldRows,
-  MetricDailyParams,
-} from './sqlite-batch-writer.js';
+import type { CompanyParams, EnduserParams, FoldRows } from './sqlite-batch-writer.js';
 import type { RollupBatch } from './sqlite-rollups.js';
 import type { CommitBatch } from './store.js';
 
@@ -108,18 +103,16 @@ export class SeenSet {
 export interface FoldEvery {
   /** Rows counted since the last fold: they bound the work of reading them back after a crash. */
   rows: number;
-  /** Distinct entries held (endusers, companies, days of an action or of a metric's object). */
+  /** Distinct entries held (endusers, companies, days of an action). */
   entries: number;
-  /** Of those, days of an action or of a metric's object (the rollups' rows). */
+  /** Of those, days of an action (activity_daily's rows). */
   days: number;
 }
 
 /**
  * The entries bound the memory: at 20,000 the benchmark's million activities (about 22,000
- * endusers and action days) folded twice, at 30,000 once. Metric points landed once per object and
- * day make a day entry each, and their fold is cheaper in small pieces (its rows die young in both
- * threads): at 30,000 entries the benchmark's million points took 8.3 s and peaked at 315 MiB, at
- * 10,000 days 7.0 s and 239 MiB.
+ * endusers and action days) folded twice, at 30,000 once. (Metric points are not held: each
+ * batch adds its own into metric_daily, so a metrics section holds only its objects.)
  */
 export const FOLD_EVERY: FoldEvery = { rows: 1_000_000, entries: 30_000, days: 10_000 };
 
@@ -183,7 +176,6 @@ export class Pending {
     else if (r.model === 'Enduser') {
       this.seen.enduser(r.externalId, undefined, undefined, undefined, r.date, undefined);
     }
-    this.rollup.metric(r);
   }
 }
 
@@ -244,13 +236,11 @@ export function foldRows(pending: Pending, through?: number): FoldRows {
     companies.push([id, c.first, c.last, c.activities, c.weight, c.points]);
   }
   // In the order of each table's unique key, so the upserts walk its B-tree instead of seeking
-  // all over it (metric_daily: about one upsert a point; 4.6 s of 12 for a million points).
-  // rows() gives the action days and pairs in that order already.
-  const { actionDays, pairs, metricDays } = rollup.rows();
+  // all over it. rows() gives the action days and pairs in that order already.
+  const { actionDays, pairs } = rollup.rows();
   endusers.sort(byFirst);
   companies.sort(byFirst);
-  metricDays.sort(byMetricDay);
-  const rows: FoldRows = { endusers, companies, actionDays, pairs, metricDays };
+  const rows: FoldRows = { endusers, companies, actionDays, pairs };
   if (through !== undefined) rows.through = through;
   return rows;
 }
@@ -264,16 +254,6 @@ function byFirst(a: readonly unknown[], b: readonly unknown[]): number {
   const x = a[0] as string;
   const y = b[0] as string;
   return x < y ? -1 : x > y ? 1 : 0;
-}
-
-/** By metric_daily's key: model, dimension id, day, external id. */
-function byMetricDay(a: MetricDailyParams, b: MetricDailyParams): number {
-  for (let c = 0; c < 4; c++) {
-    const x = a[c] as string;
-    const y = b[c] as string;
-    if (x !== y) return x < y ? -1 : 1;
-  }
-  return 0;
 }
 
 /** Adds an activity of `weight` (or, when undefined, a metric point) to a seen enduser or company. */

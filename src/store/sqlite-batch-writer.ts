@@ -112,18 +112,6 @@ export type ActivityDailyParams = [
   lastDate: string,
 ];
 export type EnduserActionParams = [action: string, ident: string, sectionId: number];
-export type MetricDailyParams = [
-  model: string,
-  dimensionId: string,
-  day: string,
-  externalId: string,
-  sectionId: number,
-  valueSum: number,
-  count: number,
-  firstDate: string,
-  lastDate: string,
-  lastValue: number,
-];
 
 /**
  * A section's pending aggregates as upsert parameters, and the highest landed row id they cover:
@@ -138,7 +126,6 @@ export interface FoldRows {
   companies: CompanyParams[];
   actionDays: ActivityDailyParams[];
   pairs: EnduserActionParams[];
-  metricDays: MetricDailyParams[];
 }
 
 /**
@@ -223,12 +210,28 @@ const UPSERT_ENDUSER_ACTION = (
 ) => `INSERT INTO enduser_actions (action, ident, section_id)
   VALUES ${values}
   ON CONFLICT (action, ident, section_id) DO NOTHING`;
-// SET expressions all see the row as it was, so last_value compares with the old last_date.
-const UPSERT_METRIC_DAY = (
-  values: string,
-) => `INSERT INTO metric_daily (model, dimension_id, day, external_id,
+/**
+ * The metric points landed with ids in (?, ?] (one batch's, in its transaction; `+section_id`
+ * keeps SQLite on the rowid range rather than the section's unique index, which would scan every
+ * point of the section) added into metric_daily, in its key's order. The last value of a day is
+ * the value of the point with the latest date, of those the last landed: `date || id` as 20
+ * digits orders by both (ISO dates end in `Z`, so none is a prefix of another), and its last 20
+ * characters are that point's id. SET expressions all see the row as it was, so last_value
+ * compares with the old last_date.
+ */
+const ADD_METRIC_DAYS = `INSERT INTO metric_daily (model, dimension_id, day, external_id,
     section_id, value_sum, count, first_date, last_date, last_value)
-  VALUES ${values}
+  SELECT d.model, d.dimension_id, d.day, d.external_id, ?, d.value_sum, d.count, d.first_date,
+    d.last_date, p.value
+  FROM (
+    SELECT model, dimension_id, substr(date, 1, 10) AS day, external_id, sum(value) AS value_sum,
+      count(*) AS count, min(date) AS first_date, max(date) AS last_date,
+      max(date || printf('%020d', id)) AS last_key
+    FROM metric_points WHERE id > ? AND id <= ? AND +section_id = ?
+    GROUP BY model, dimension_id, day, external_id
+  ) AS d
+  JOIN metric_points AS p ON p.id = CAST(substr(d.last_key, -20) AS INTEGER)
+  WHERE true
   ON CONFLICT (model, dimension_id, day, external_id, section_id) DO UPDATE SET
     value_sum = metric_daily.value_sum + excluded.value_sum,
     count = metric_daily.count + excluded.count,
@@ -320,7 +323,7 @@ export class SqliteBatchWriter {
   readonly #upsertCompany: ChunkedUpsert;
   readonly #upsertActionDay: ChunkedUpsert;
   readonly #upsertEnduserAction: ChunkedUpsert;
-  readonly #upsertMetricDay: ChunkedUpsert;
+  readonly #addMetricDays: Statement;
   readonly #setFolded: Statement;
   readonly #enduserByEmail: BetterSqlite3.Statement<[string], { ident: string }>;
   readonly #enduser: BetterSqlite3.Statement<[string], StoredEnduser>;
@@ -379,7 +382,7 @@ export class SqliteBatchWriter {
     this.#upsertCompany = new ChunkedUpsert(sqlite, UPSERT_COMPANY, 6);
     this.#upsertActionDay = new ChunkedUpsert(sqlite, UPSERT_ACTION_DAY, 7);
     this.#upsertEnduserAction = new ChunkedUpsert(sqlite, UPSERT_ENDUSER_ACTION, 3);
-    this.#upsertMetricDay = new ChunkedUpsert(sqlite, UPSERT_METRIC_DAY, 10);
+    this.#addMetricDays = prepare(ADD_METRIC_DAYS);
     this.#setFolded = prepare('UPDATE sections SET folded_id = max(folded_id, ?) WHERE id = ?');
     this.#landedId = sqlite.prepare('SELECT landed_id FROM sections WHERE id = ?');
     this.#foldedId = sqlite.prepare('SELECT folded_id FROM sections WHERE id = ?');
@@ -461,7 +464,9 @@ export class SqliteBatchWriter {
     const result: WriteResult = { landed: 0, rejected: 0, lastId: 0, skipped: [] };
     const { skipped } = result;
     // The largest id so far: the rows a chunk lands all take larger ones (see #findSkipped).
-    let above: number | undefined;
+    // Metric points add up into metric_daily from there on, so it is needed before any.
+    let above = activities ? undefined : (this.#maxId.metrics.get() ?? 0);
+    const before = above;
     let record = 0;
     for (const values of parts) {
       let i = 0;
@@ -497,6 +502,10 @@ export class SqliteBatchWriter {
         result.landed++;
         result.lastId = above = Number(lastInsertRowid);
       }
+    }
+    // This transaction is the only writer: the points with ids above `before` are these.
+    if (before !== undefined && result.landed > 0) {
+      this.#addMetricDays.run(sectionId, before, result.lastId, sectionId);
     }
     return result;
   }
@@ -588,7 +597,6 @@ export class SqliteBatchWriter {
       this.#upsertEnduserAction.runAll(kept);
       this.#upsertEnduserAction.runAll(moved.sort(byActionIdent));
     }
-    this.#upsertMetricDay.runAll(fold.metricDays);
     this.#setFolded.run(fold.through ?? this.#landedId.get(sectionId)?.landed_id ?? 0, sectionId);
   }
 

@@ -1,22 +1,17 @@
 /**
- * The rollups of landed data that the data module reads (tables of migration `0002_server`):
- * records newly landed are aggregated in Maps here, then each distinct key is upserted once when
- * the section's pending aggregates fold (the upserts themselves are SqliteBatchWriter's). The landed tables themselves keep no
- * secondary index (each one costs a random B-tree insert per row); these tables grow with
- * distinct (action, day), (metric, object, day) and (action, enduser) instead of with rows.
- * (For metrics landed once per object and day, metric_daily has a row per point: that is the
- * price of the per-object and last-value-per-day charts.)
+ * The activity rollups that the data module reads (tables of migration `0002_server`): activities
+ * newly landed are aggregated in Maps here, then each distinct key is upserted once when the
+ * section's pending aggregates fold (the upserts themselves are SqliteBatchWriter's). The landed
+ * tables themselves keep no secondary index (each one costs a random B-tree insert per row);
+ * these tables grow with distinct (action, day) and (action, enduser) instead of with rows.
+ * (metric_daily is not counted here: SqliteBatchWriter adds each batch's points into it with one
+ * SQL statement, in the batch's transaction.)
  *
  * This is the hot path: the Maps are nested by key part so a row allocates no key string, and
  * the (action, enduser) pairs already in the store are remembered after their batch commits, so
  * a later batch writes only the pairs it sees first.
  */
-import type { MetricRecord } from '../core/types.js';
-import type {
-  ActivityDailyParams,
-  EnduserActionParams,
-  MetricDailyParams,
-} from './sqlite-batch-writer.js';
+import type { ActivityDailyParams, EnduserActionParams } from './sqlite-batch-writer.js';
 
 interface DayCount {
   count: number;
@@ -33,13 +28,6 @@ export interface ActionDays {
   /** `YYYY-MM-DD` of `day`, or '' before the first. */
   dayKey: string;
   day: DayCount | undefined;
-}
-interface MetricDay {
-  sum: number;
-  count: number;
-  first: string;
-  last: string;
-  lastValue: number;
 }
 /** Endusers by external id (`x:` idents) and, for those without one, by email (`e:`). */
 interface Idents {
@@ -59,22 +47,19 @@ function getOrAdd<K, V>(map: Map<K, V>, key: K, make: () => V): V {
   return value;
 }
 
+// A module-level factory: an arrow written at the call would be allocated once per call.
 const newIdents = (): Idents => ({ x: new Set(), e: new Set() });
-// Module-level factories: an arrow written at the call would be allocated once per landed row.
-const newMap = <K, V>(): Map<K, V> => new Map<K, V>();
 
 /** One fold's aggregates; {@link rows} hands them to the writer. */
 export class RollupBatch {
   readonly #sectionId: number;
-  /** Days of an action or of a metric's object held (what the fold will upsert). */
+  /** Days of an action held (what the fold will upsert). */
   entries = 0;
   /** action -> day -> count. */
   readonly #actionDays = new Map<string, ActionDays>();
   /** action -> endusers first seen with it in this batch (not yet known to be stored). */
   readonly #pairs = new Map<string, Idents>();
   readonly #known: Map<string, Idents>;
-  /** model -> dimensionId -> externalId -> day -> aggregate (pushed points mix models). */
-  readonly #metricDays = new Map<string, Map<string, Map<string, Map<string, MetricDay>>>>();
 
   constructor(sectionId: number, known: Map<string, Idents>) {
     this.#sectionId = sectionId;
@@ -137,32 +122,6 @@ export class RollupBatch {
     }
   }
 
-  /** Counts a newly landed metric point; the day's last value is the one with the latest date. */
-  metric(r: MetricRecord): void {
-    const dimensions = getOrAdd(
-      this.#metricDays,
-      r.model,
-      newMap<string, Map<string, Map<string, MetricDay>>>,
-    );
-    const objects = getOrAdd(dimensions, r.dimensionId, newMap<string, Map<string, MetricDay>>);
-    const days = getOrAdd(objects, r.externalId, newMap<string, MetricDay>);
-    const day = r.date.slice(0, 10);
-    const m = days.get(day);
-    if (m === undefined) {
-      days.set(day, { sum: r.value, count: 1, first: r.date, last: r.date, lastValue: r.value });
-      this.entries++;
-      return;
-    }
-    m.sum += r.value;
-    m.count++;
-    if (r.date < m.first) m.first = r.date;
-    // `>=`: of two points at the same time, the one landed later wins, as the upsert does.
-    if (r.date >= m.last) {
-      m.last = r.date;
-      m.lastValue = r.value;
-    }
-  }
-
   /**
    * Every aggregate once, as the parameters of its upsert; the action days and the pairs in the
    * order of their table's key (sorting each action's keys alone costs a fraction of sorting the
@@ -171,12 +130,10 @@ export class RollupBatch {
   rows(): {
     actionDays: ActivityDailyParams[];
     pairs: EnduserActionParams[];
-    metricDays: MetricDailyParams[];
   } {
     const s = this.#sectionId;
     const actionDays: ActivityDailyParams[] = [];
     const pairs: EnduserActionParams[] = [];
-    const metricDays: MetricDailyParams[] = [];
     for (const action of [...this.#actionDays.keys()].sort()) {
       const { days } = this.#actionDays.get(action) as ActionDays;
       for (const day of [...days.keys()].sort()) {
@@ -191,27 +148,7 @@ export class RollupBatch {
       for (const email of e) idents.push(`e:${email}`);
       for (const ident of idents.sort()) pairs.push([action, ident, s]);
     }
-    for (const [model, dimensions] of this.#metricDays) {
-      for (const [dimensionId, objects] of dimensions) {
-        for (const [externalId, days] of objects) {
-          for (const [day, m] of days) {
-            metricDays.push([
-              model,
-              dimensionId,
-              day,
-              externalId,
-              s,
-              m.sum,
-              m.count,
-              m.first,
-              m.last,
-              m.lastValue,
-            ]);
-          }
-        }
-      }
-    }
-    return { actionDays, pairs, metricDays };
+    return { actionDays, pairs };
   }
 
   /** After the batch's transaction committed: its pairs are in the store from now on. */

@@ -188,14 +188,20 @@ describe('rollups kept by commitBatch', () => {
         point('5', 'acme', 3, '2024-05-01T00:00:00.000Z'),
       ],
       [point('6', 'acme', 100, '2024-04-30T12:00:00.000Z')],
+      // Twelve at one time in one batch: the last landed (a store id of two digits) wins.
+      Array.from({ length: 12 }, (_, i) =>
+        point(`${7 + i}`, 'acme', 1000 + i, '2024-05-02T08:00:00.000Z'),
+      ),
     ]);
     expect(await data.metricSeries('seats', { agg: 'last' })).toEqual([
       { day: '2024-04-30', value: 1 },
       { day: '2024-05-01', value: 3 },
+      { day: '2024-05-02', value: 1011 },
     ]);
     expect(await data.metricSeries('seats', { agg: 'sum' })).toEqual([
       { day: '2024-04-30', value: 101 },
       { day: '2024-05-01', value: 21 },
+      { day: '2024-05-02', value: 12_066 },
     ]);
   });
 
@@ -286,6 +292,38 @@ describe('rollups kept by commitBatch', () => {
     } finally {
       await check.destroy();
     }
+  });
+
+  it('take in metric points landed but not folded before they were kept per batch (0009)', async () => {
+    const { db, now } = await storeAt('0008_enduser_email');
+    // Points 1 and 2 were folded (into the one metric_daily row), 3 and 4 landed after the fold.
+    await sql`INSERT INTO metric_points (section_id, row_id, model, external_id, dimension_id, value, date, landed_at) VALUES
+      (2, '1', 'Company', 'acme', 'seats', 4, '2024-05-01T01:00:00.000Z', ${now}),
+      (2, '2', 'Company', 'acme', 'seats', 6, '2024-05-01T02:00:00.000Z', ${now}),
+      (2, '3', 'Company', 'acme', 'seats', 1, '2024-05-01T02:00:00.000Z', ${now}),
+      (2, '4', 'Company', 'beta', 'seats', 5, '2024-05-02T00:00:00.000Z', ${now})`.execute(db);
+    await sql`INSERT INTO metric_daily (model, dimension_id, day, external_id, section_id, value_sum, count,
+        first_date, last_date, last_value)
+      VALUES ('Company', 'seats', '2024-05-01', 'acme', 2, 10, 2, '2024-05-01T01:00:00.000Z',
+        '2024-05-01T02:00:00.000Z', 6)`.execute(db);
+    await sql`UPDATE sections SET landed_id = 4, folded_id = 2, landed_total = 4 WHERE id = 2`.execute(
+      db,
+    );
+    await db.destroy();
+
+    await open();
+    expect(await data.metrics()).toEqual([
+      expect.objectContaining({ dimensionId: 'seats', points: 4, objects: 2 }),
+    ]);
+    // acme's day: 4 + 6 + 1, its last value the point landed last at the latest time.
+    expect(await data.metricSeries('seats', { agg: 'sum' })).toEqual([
+      { day: '2024-05-01', value: 11 },
+      { day: '2024-05-02', value: 5 },
+    ]);
+    expect(await data.metricSeries('seats', { agg: 'last' })).toEqual([
+      { day: '2024-05-01', value: 1 },
+      { day: '2024-05-02', value: 5 },
+    ]);
   });
 
   it('are filled from data landed before the migration that added them', async () => {
