@@ -219,7 +219,7 @@ const UPSERT_ENDUSER_ACTION = (
  * characters are that point's id. SET expressions all see the row as it was, so last_value
  * compares with the old last_date.
  */
-const ADD_METRIC_DAYS = `INSERT INTO metric_daily (model, dimension_id, day, external_id,
+export const ADD_METRIC_DAYS = `INSERT INTO metric_daily (model, dimension_id, day, external_id,
     section_id, value_sum, count, first_date, last_date, last_value)
   SELECT d.model, d.dimension_id, d.day, d.external_id, ?, d.value_sum, d.count, d.first_date,
     d.last_date, p.value

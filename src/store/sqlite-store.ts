@@ -150,6 +150,20 @@ function pidAlive(pid: number): boolean {
   }
 }
 
+/**
+ * A section's landed rows not folded yet, with ids in (?, ?], read back to count them again.
+ * `+section_id` keeps SQLite on the rowid range: on the plain column it takes the section's unique
+ * index, walks every entry the section ever landed and sorts what is left (10,000 rows read back
+ * from a million-point section: 49 ms that way, 11 ms by the range; the walk grows with the
+ * section).
+ */
+export const UNFOLDED_SQL = {
+  activities: `SELECT email, external_id, name, company_external_id, action, weight, date
+    FROM activities WHERE id > ? AND id <= ? AND +section_id = ? ORDER BY id`,
+  metrics: `SELECT model, external_id, dimension_id, value, date
+    FROM metric_points WHERE id > ? AND id <= ? AND +section_id = ? ORDER BY id`,
+};
+
 interface LandedActivityRow {
   email: string | null;
   external_id: string | null;
@@ -456,14 +470,8 @@ class SqliteStore implements Store {
     this.#foldState = sqlite.prepare(
       'SELECT data_type, landed_id, folded_id FROM sections WHERE id = ?',
     );
-    this.#unfoldedActivities = sqlite.prepare(
-      `SELECT email, external_id, name, company_external_id, action, weight, date
-       FROM activities WHERE id > ? AND id <= ? AND section_id = ? ORDER BY id`,
-    );
-    this.#unfoldedMetrics = sqlite.prepare(
-      `SELECT model, external_id, dimension_id, value, date
-       FROM metric_points WHERE id > ? AND id <= ? AND section_id = ? ORDER BY id`,
-    );
+    this.#unfoldedActivities = sqlite.prepare(UNFOLDED_SQL.activities);
+    this.#unfoldedMetrics = sqlite.prepare(UNFOLDED_SQL.metrics);
     this.#local = new SqliteBatchWriter(sqlite);
     this.#writer = writer(this.#local);
     this.#fold = sqlite.transaction((sectionId: number) => {

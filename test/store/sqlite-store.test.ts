@@ -9,8 +9,8 @@ import { createMigrationProvider } from '../../src/store/migrations.js';
 import { openStore } from '../../src/store/open-store.js';
 import type { Database } from '../../src/store/schema.js';
 import { createSecretBox } from '../../src/store/secret-box.js';
-import type { WriteRequest } from '../../src/store/sqlite-batch-writer.js';
-import { openSqliteStore } from '../../src/store/sqlite-store.js';
+import { ADD_METRIC_DAYS, type WriteRequest } from '../../src/store/sqlite-batch-writer.js';
+import { UNFOLDED_SQL, openSqliteStore } from '../../src/store/sqlite-store.js';
 import { ThreadWriter } from '../../src/store/sqlite-writer.js';
 import { activity, integration, section, storeBehaviour } from './store-behaviour.js';
 import type { StoreUnderTest } from './store-behaviour.js';
@@ -52,6 +52,43 @@ describe('SQLite store', () => {
   }
   afterEach(async () => {
     for (const dir of dirs.splice(0)) await rm(dir, { recursive: true, force: true });
+  });
+
+  it('reads a range of landed rows by their ids, not through the section index', async () => {
+    // Without `+section_id`, SQLite takes the (section_id, row_id) index: every row the section
+    // ever landed, then a sort. Checked on a store with rows in it, as the planner sees one.
+    const dataDir = await tempDir();
+    const store = await openStore({ dataDir });
+    await store.applyConfig(integration(), [section('s')]);
+    await store.close();
+    const sqlite = new BetterSqlite3(join(dataDir, 'sluice.db'));
+    try {
+      const insert = sqlite.prepare(
+        `INSERT INTO metric_points (section_id, row_id, model, external_id, dimension_id, value,
+           date, landed_at) VALUES (1, ?, 'Company', 'c', 'd', 1, '2024-01-01T00:00:00.000Z', '')`,
+      );
+      sqlite.transaction(() => {
+        for (let i = 0; i < 2000; i++) insert.run(String(i));
+      })();
+      const plan = (text: string, params: number[]): string[] =>
+        sqlite
+          .prepare(`EXPLAIN QUERY PLAN ${text}`)
+          .all(...params)
+          .map((r) => (r as { detail: string }).detail);
+      for (const text of [UNFOLDED_SQL.activities, UNFOLDED_SQL.metrics]) {
+        const steps = plan(text, [10, 20, 1]);
+        expect(steps, text).toEqual([
+          expect.stringMatching(/USING INTEGER PRIMARY KEY \(rowid>\? AND rowid<\?\)/),
+        ]);
+      }
+      const steps = plan(ADD_METRIC_DAYS, [1, 10, 20, 1]);
+      expect(steps.join('; ')).toMatch(
+        /SEARCH metric_points USING INTEGER PRIMARY KEY \(rowid>\? AND rowid<\?\)/,
+      );
+      expect(steps.join('; ')).not.toMatch(/section_id=/);
+    } finally {
+      sqlite.close();
+    }
   });
 
   it('keeps passwords encrypted at rest: no file in the data folder holds the plain text', async () => {
