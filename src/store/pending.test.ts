@@ -104,12 +104,9 @@ describe('foldRows', () => {
       'view 2024-01-03',
     ]);
     expect(rows.pairs).toEqual([
-      ['buy', 'x:u2', 7],
-      ['click', 'e:z@x.io', 7],
-      ['click', 'x:u1', 7],
-      ['view', 'e:c@x.io', 7],
-      ['view', 'x:u10', 7],
-      ['view', 'x:u2', 7],
+      { action: 'buy', e: [], x: ['u2'] },
+      { action: 'click', e: ['z@x.io'], x: ['u1'] },
+      { action: 'view', e: ['c@x.io'], x: ['u10', 'u2'] },
     ]);
   });
 });

@@ -112,6 +112,16 @@ export type ActivityDailyParams = [
   lastDate: string,
 ];
 export type EnduserActionParams = [action: string, ident: string, sectionId: number];
+/**
+ * The endusers an action gained in a fold, by the two halves of their ident: emails (`e:`) and
+ * external ids (`x:`), each sorted, so the upserts follow enduser_actions' key (`e:` sorts
+ * first). The strings are those the aggregates hold: a fold of 90,000 pairs makes no new ones.
+ */
+export interface ActionIdents {
+  action: string;
+  e: string[];
+  x: string[];
+}
 
 /**
  * A section's pending aggregates as upsert parameters, and the highest landed row id they cover:
@@ -125,7 +135,7 @@ export interface FoldRows {
   endusers: EnduserParams[];
   companies: CompanyParams[];
   actionDays: ActivityDailyParams[];
-  pairs: EnduserActionParams[];
+  pairs: ActionIdents[];
 }
 
 /**
@@ -159,10 +169,10 @@ export interface WriteResult {
   fold?: { foldedId: number } | 'refused';
 }
 
-/** `rows` parameter tuples of `width` values each, for a multi-row VALUES. */
-function tuples(width: number, rows: number): string {
-  const tuple = `(${Array.from({ length: width }, () => '?').join(', ')})`;
-  return Array.from({ length: rows }, () => tuple).join(', ');
+/** `rows` parameter tuples of `width` values each (or `tuple` written out), for a multi-row VALUES. */
+function tuples(width: number, rows: number, tuple?: string): string {
+  const one = tuple ?? `(${Array.from({ length: width }, () => '?').join(', ')})`;
+  return Array.from({ length: rows }, () => one).join(', ');
 }
 
 /**
@@ -204,7 +214,9 @@ const UPSERT_ACTION_DAY = (
     weight_sum = activity_daily.weight_sum + excluded.weight_sum,
     first_date = min(activity_daily.first_date, excluded.first_date),
     last_date = max(activity_daily.last_date, excluded.last_date)`;
-// A pair stored before is a seek that dirties nothing (see migration-server.ts).
+// A pair stored before is a seek that dirties nothing (see migration-server.ts). Tuples of
+// (action, ident prefix, rest of the ident, section id): see ActionIdents.
+const PAIR_TUPLE = '(?, ? || ?, ?)';
 const UPSERT_ENDUSER_ACTION = (
   values: string,
 ) => `INSERT INTO enduser_actions (action, ident, section_id)
@@ -242,19 +254,25 @@ export const ADD_METRIC_DAYS = `INSERT INTO metric_daily (model, dimension_id, d
 
 type Statement = BetterSqlite3.Statement<unknown[]>;
 
-/** An upsert run over many parameter tuples: CHUNK_ROWS to a statement, the rest one by one. */
+/**
+ * An upsert run over many parameter tuples: CHUNK_ROWS to a statement, the rest one by one. Tuples
+ * come as arrays (runAll) or value by value (value, end, flush), which builds none.
+ */
 class ChunkedUpsert {
   readonly #one: Statement;
   readonly #many: Statement;
   readonly #params: unknown[];
+  /** Values of the tuples given since the last statement ran. */
+  #filled = 0;
 
   constructor(
     sqlite: BetterSqlite3.Database,
     sql: (values: string) => string,
     readonly width: number,
+    tuple?: string,
   ) {
-    this.#one = sqlite.prepare(sql(tuples(width, 1)));
-    this.#many = sqlite.prepare(sql(tuples(width, CHUNK_ROWS)));
+    this.#one = sqlite.prepare(sql(tuples(width, 1, tuple)));
+    this.#many = sqlite.prepare(sql(tuples(width, CHUNK_ROWS, tuple)));
     this.#params = new Array<unknown>(CHUNK_ROWS * width);
   }
 
@@ -263,20 +281,36 @@ class ChunkedUpsert {
     this.#one.run(row);
   }
 
+  /** The next value of the tuple being given (call inside a transaction; see end, flush). */
+  value(v: unknown): void {
+    this.#params[this.#filled++] = v;
+  }
+
+  /** After a tuple's `width` values: runs the statement once CHUNK_ROWS tuples are in. */
+  end(): void {
+    if (this.#filled === this.#params.length) {
+      this.#many.run(this.#params);
+      this.#filled = 0;
+    }
+  }
+
+  /** Runs the tuples given and not run yet, one statement each. */
+  flush(): void {
+    const { width } = this;
+    for (let i = 0; i < this.#filled; i += width) {
+      this.#one.run(this.#params.slice(i, i + width));
+    }
+    this.#filled = 0;
+  }
+
   /** Every tuple, in order (call inside a transaction). */
   runAll(rows: readonly (readonly unknown[])[]): void {
     const { width } = this;
-    const params = this.#params;
-    let i = 0;
-    for (; i + CHUNK_ROWS <= rows.length; i += CHUNK_ROWS) {
-      let p = 0;
-      for (let r = i; r < i + CHUNK_ROWS; r++) {
-        const row = rows[r] as readonly unknown[];
-        for (let k = 0; k < width; k++) params[p++] = row[k];
-      }
-      this.#many.run(params);
+    for (const row of rows) {
+      for (let k = 0; k < width; k++) this.value(row[k]);
+      this.end();
     }
-    for (; i < rows.length; i++) this.#one.run(rows[i] as unknown[]);
+    this.flush();
   }
 }
 
@@ -381,7 +415,7 @@ export class SqliteBatchWriter {
     this.#upsertEnduser = new ChunkedUpsert(sqlite, UPSERT_ENDUSER, 10);
     this.#upsertCompany = new ChunkedUpsert(sqlite, UPSERT_COMPANY, 6);
     this.#upsertActionDay = new ChunkedUpsert(sqlite, UPSERT_ACTION_DAY, 7);
-    this.#upsertEnduserAction = new ChunkedUpsert(sqlite, UPSERT_ENDUSER_ACTION, 3);
+    this.#upsertEnduserAction = new ChunkedUpsert(sqlite, UPSERT_ENDUSER_ACTION, 4, PAIR_TUPLE);
     this.#addMetricDays = prepare(ADD_METRIC_DAYS);
     this.#setFolded = prepare('UPDATE sections SET folded_id = max(folded_id, ?) WHERE id = ?');
     this.#landedId = sqlite.prepare('SELECT landed_id FROM sections WHERE id = ?');
@@ -584,19 +618,26 @@ export class SqliteBatchWriter {
     this.#upsertEnduser.runAll(byEmail);
     this.#upsertCompany.runAll(fold.companies);
     this.#upsertActionDay.runAll(fold.actionDays);
-    if (merged.size === 0) this.#upsertEnduserAction.runAll(fold.pairs);
-    else {
-      // The pairs of merged endusers move to the ident they joined; the rest keep their order.
-      const kept: EnduserActionParams[] = [];
-      const moved: EnduserActionParams[] = [];
-      for (const pair of fold.pairs) {
-        const into = merged.get(pair[1]);
-        if (into === undefined) kept.push(pair);
-        else moved.push([pair[0], into, pair[2]]);
+    // The pairs of merged endusers move to the ident they joined; the rest keep their order.
+    const moved: EnduserActionParams[] = [];
+    const pairs = this.#upsertEnduserAction;
+    const pair = (action: string, prefix: string, ident: string): void => {
+      pairs.value(action);
+      pairs.value(prefix);
+      pairs.value(ident);
+      pairs.value(sectionId);
+      pairs.end();
+    };
+    for (const { action, e, x } of fold.pairs) {
+      for (const email of e) {
+        const into = merged.size === 0 ? undefined : merged.get(`e:${email}`);
+        if (into === undefined) pair(action, 'e:', email);
+        else moved.push([action, into, sectionId]);
       }
-      this.#upsertEnduserAction.runAll(kept);
-      this.#upsertEnduserAction.runAll(moved.sort(byActionIdent));
+      for (const id of x) pair(action, 'x:', id);
     }
+    for (const [action, ident] of moved.sort(byActionIdent)) pair(action, '', ident);
+    pairs.flush();
     this.#setFolded.run(fold.through ?? this.#landedId.get(sectionId)?.landed_id ?? 0, sectionId);
   }
 

@@ -11,7 +11,7 @@
  * the (action, enduser) pairs already in the store are remembered after their batch commits, so
  * a later batch writes only the pairs it sees first.
  */
-import type { ActivityDailyParams, EnduserActionParams } from './sqlite-batch-writer.js';
+import type { ActionIdents, ActivityDailyParams } from './sqlite-batch-writer.js';
 
 interface DayCount {
   count: number;
@@ -125,15 +125,15 @@ export class RollupBatch {
   /**
    * Every aggregate once, as the parameters of its upsert; the action days and the pairs in the
    * order of their table's key (sorting each action's keys alone costs a fraction of sorting the
-   * tuples).
+   * tuples; see ActionIdents for the pairs).
    */
   rows(): {
     actionDays: ActivityDailyParams[];
-    pairs: EnduserActionParams[];
+    pairs: ActionIdents[];
   } {
     const s = this.#sectionId;
     const actionDays: ActivityDailyParams[] = [];
-    const pairs: EnduserActionParams[] = [];
+    const pairs: ActionIdents[] = [];
     for (const action of [...this.#actionDays.keys()].sort()) {
       const { days } = this.#actionDays.get(action) as ActionDays;
       for (const day of [...days.keys()].sort()) {
@@ -143,10 +143,7 @@ export class RollupBatch {
     }
     for (const action of [...this.#pairs.keys()].sort()) {
       const { x, e } = this.#pairs.get(action) as Idents;
-      const idents: string[] = [];
-      for (const id of x) idents.push(`x:${id}`);
-      for (const email of e) idents.push(`e:${email}`);
-      for (const ident of idents.sort()) pairs.push([action, ident, s]);
+      pairs.push({ action, e: [...e].sort(), x: [...x].sort() });
     }
     return { actionDays, pairs };
   }
