@@ -1174,6 +1174,7 @@ class SqliteStore implements Store {
       // other sections' batches need not.
       const sectionId = this.#runs.run.get(runId)?.section_id;
       if (sectionId !== undefined) await this.#settledFor(sectionId);
+      this.#writer.retire();
       this.#failedRuns.delete(runId);
       return this.#db.connection().execute(async () => {
         const st = this.#runs;

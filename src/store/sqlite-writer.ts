@@ -28,6 +28,11 @@ export interface BatchWriterPort {
   open(runId: number): WriterBatch;
   /** Waits for the batches handed over, then lets go of the connection (idempotent). */
   close(): Promise<void>;
+  /**
+   * Lets go of what an idle writer holds (the thread, its heap and connection) when no batch is
+   * open or waiting; the next batch starts anew. Called when a run ends.
+   */
+  retire(): void;
   readonly kind: 'inline' | 'thread';
 }
 
@@ -92,6 +97,8 @@ export class InlineWriter implements BatchWriterPort {
   }
 
   async close(): Promise<void> {}
+
+  retire(): void {}
 }
 
 /** The compiled writer thread, when this module runs from the built package. */
@@ -114,6 +121,10 @@ export class ThreadWriter implements BatchWriterPort {
   >();
   /** Runs with a batch lost with a thread that died: a new thread must not commit their later ones. */
   readonly #lostRuns = new Set<number>();
+  /** Batches opened and not yet committed or aborted. */
+  #open = 0;
+  /** Threads let go of (see retire) until they have exited. */
+  readonly #retiring = new Map<Worker, Promise<void>>();
 
   constructor(
     private readonly file: string,
@@ -125,6 +136,12 @@ export class ThreadWriter implements BatchWriterPort {
     /** The thread holding the parts: one that died took them along. */
     let holder: Worker | undefined;
     let parts = 0;
+    let open = true;
+    this.#open++;
+    const done = (): void => {
+      if (open) this.#open--;
+      open = false;
+    };
     return {
       part: (records) => {
         // A batch of a lost run is refused at its commit; its parts need not travel.
@@ -138,6 +155,7 @@ export class ThreadWriter implements BatchWriterPort {
         parts++;
       },
       commit: (req) => {
+        done();
         if (this.#lostRuns.has(req.runId)) return Promise.reject(earlierBatchFailed(req));
         if (holder !== undefined && holder !== this.#worker) {
           this.#lostRuns.add(req.runId);
@@ -162,6 +180,7 @@ export class ThreadWriter implements BatchWriterPort {
         });
       },
       abort: () => {
+        done();
         if (holder !== undefined && holder === this.#worker) {
           holder.postMessage({ op: 'abort', id } satisfies WriterMessage);
         }
@@ -170,6 +189,10 @@ export class ThreadWriter implements BatchWriterPort {
   }
 
   async close(): Promise<void> {
+    for (const [retired, exited] of this.#retiring) {
+      retired.ref();
+      await exited;
+    }
     const worker = this.#worker;
     if (worker === undefined) return;
     this.#worker = undefined;
@@ -178,6 +201,33 @@ export class ThreadWriter implements BatchWriterPort {
     worker.ref();
     worker.postMessage({ op: 'close' } satisfies WriterMessage);
     await exited;
+  }
+
+  /** Threads running or closing (a retired one until it has exited). */
+  get threads(): number {
+    return (this.#worker === undefined ? 0 : 1) + this.#retiring.size;
+  }
+
+  /**
+   * A thread holds 30-40 MiB (its heap, better-sqlite3, its page cache) that an idle server need
+   * not keep, and that a run's final fold, on the main connection, would add to.
+   */
+  retire(): void {
+    const worker = this.#worker;
+    if (worker === undefined || this.#open > 0 || this.#waiting.size > 0) return;
+    this.#worker = undefined;
+    // Every commit posted to it has been answered: it closes its connection and exits, which
+    // fails nothing (another thread may be committing by then).
+    worker.removeAllListeners();
+    worker.on('error', () => undefined);
+    const exited = new Promise<void>((resolve) =>
+      worker.once('exit', () => {
+        this.#retiring.delete(worker);
+        resolve();
+      }),
+    );
+    this.#retiring.set(worker, exited);
+    worker.postMessage({ op: 'close' } satisfies WriterMessage);
   }
 
   #start(): Worker {

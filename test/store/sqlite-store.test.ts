@@ -214,6 +214,74 @@ describe('SQLite store', () => {
     await writer.close();
   });
 
+  it('lets go of an idle writer thread when asked, never of one with a batch open or waiting', async () => {
+    const dataDir = await tempDir();
+    const store = await openStore({ dataDir });
+    await store.applyConfig(integration(), [section('s')]);
+    const [s] = await store.listSections();
+    const run = await store.startRun(s?.id ?? 0, 'manual');
+    const writer = new ThreadWriter(join(dataDir, 'sluice.db'), BUILT_WRITER_THREAD);
+    const req = (n: number): WriteRequest => ({
+      sectionId: s?.id ?? 0,
+      runId: run.id,
+      dataType: 'activities',
+      rejects: [],
+      cursor: String(n),
+      rowsRead: 1,
+      keyFrom: String(n),
+      keyTo: String(n),
+      now: '2024-01-01T00:00:00.000Z',
+    });
+    const row = (n: number) => [
+      String(n),
+      `u${n}@x.io`,
+      null,
+      null,
+      null,
+      'a',
+      1,
+      '2024-01-01T00:00:00.000Z',
+      null,
+    ];
+    const land = async (n: number) => {
+      const batch = writer.open(run.id);
+      batch.part(row(n));
+      return (await batch.commit(req(n))).landed;
+    };
+    const exited = async () => {
+      for (let i = 0; i < 100 && writer.threads > 0; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      return writer.threads;
+    };
+    expect(await land(1)).toBe(1);
+    expect(writer.threads).toBe(1);
+    writer.retire();
+    expect(await exited()).toBe(0);
+    // A batch open (parts handed over, not committed) keeps the thread and its parts.
+    const open = writer.open(run.id);
+    open.part(row(2));
+    writer.retire();
+    expect(writer.threads).toBe(1);
+    expect((await open.commit(req(2))).landed).toBe(1);
+    // A batch waiting for its commit keeps it too.
+    const waiting = land(3);
+    writer.retire();
+    expect(await waiting).toBe(1);
+    // Let go of, then a batch at once: a new thread commits it; the old one's exit fails nothing.
+    writer.retire();
+    expect(await Promise.all([land(4), land(5)])).toEqual([1, 1]);
+    await writer.close();
+    expect(writer.threads).toBe(0);
+    await store.finishRun(run.id, { status: 'succeeded' });
+    await store.close();
+    const sqlite = new BetterSqlite3(join(dataDir, 'sluice.db'), { readonly: true });
+    expect(
+      sqlite.prepare('SELECT count(*) AS n, max(row_id) AS last FROM activities').get(),
+    ).toEqual({ n: 5, last: '5' });
+    sqlite.close();
+  });
+
   it('refuses calls after close with STORE_FAILED', async () => {
     const store = await openStore({ dataDir: await tempDir() });
     await store.close();
