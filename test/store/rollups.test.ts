@@ -154,6 +154,28 @@ describe('rollups kept by commitBatch', () => {
     });
   });
 
+  it('count a metric point re-read by a lookback or re-sync once, in chunks landed in part too', async () => {
+    await open();
+    await store.applyConfig(integration, [section('m', 'metrics')]);
+    // 40 points: a chunk of 32 rows and 8 single ones; the third batch re-reads them after 5 new
+    // ones, so its first chunk lands 5 of its 32 rows.
+    const points = Array.from({ length: 45 }, (_, i) =>
+      point(`${i + 1}`, `c${i % 4}`, i + 1, `2024-05-0${1 + (i % 3)}T10:00:00.000Z`),
+    );
+    const first = points.slice(0, 40);
+    expect(await land('m', 'metrics', [first, first, [...points.slice(40), ...first]])).toEqual([
+      40, 0, 5,
+    ]);
+    expect(await data.metrics()).toEqual([
+      expect.objectContaining({ dimensionId: 'seats', points: 45, objects: 4 }),
+    ]);
+    const sums = [0, 0, 0];
+    points.forEach((p, i) => (sums[i % 3] = (sums[i % 3] ?? 0) + p.value));
+    expect(await data.metricSeries('seats', { agg: 'sum' })).toEqual(
+      sums.map((value, d) => ({ day: `2024-05-0${d + 1}`, value })),
+    );
+  });
+
   it('pair an enduser with every one of its actions, past the 31 an enduser keeps as bits', async () => {
     await open();
     await store.applyConfig(integration, [section('a', 'activities')]);
