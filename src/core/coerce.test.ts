@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   describe as describeValue,
+  isoMillis,
   rejectInput,
   toFiniteNumber,
   toIsoDate,
@@ -144,6 +145,40 @@ describe('toIsoDate', () => {
     ]) {
       badDate(v);
     }
+  });
+});
+
+describe('isoMillis', () => {
+  it('reads every day of years 0000-9999 and any time of day as Date.parse does', () => {
+    // Every 7th day with a time that walks through hours, minutes, seconds and milliseconds.
+    const wrong: string[] = [];
+    let n = 0;
+    for (let t = Date.UTC(2000, 0, 1) - 730_485 * 86_400_000; t < 253402300800000; n++) {
+      const iso = new Date(t).toISOString();
+      if (isoMillis(iso) !== t) wrong.push(iso);
+      t += 7 * 86_400_000 + ((n * 7_919_993) % 86_400_000) - 43_200_000;
+    }
+    expect(wrong).toEqual([]);
+    expect(n).toBeGreaterThan(500_000);
+    for (const iso of [
+      '2024-02-29T23:59:59.999Z',
+      '1900-03-01T00:00:00.000Z',
+      '0000-01-01T00:00:00.000Z',
+    ]) {
+      expect(isoMillis(iso), iso).toBe(Date.parse(iso));
+    }
+  });
+
+  it('falls back to Date.parse for other shapes, and is NaN for what is no date', () => {
+    for (const iso of [
+      '+010000-01-01T00:00:00.000Z',
+      '-000001-06-01T12:00:00.000Z',
+      '2024-01-01T00:00:00Z',
+    ]) {
+      expect(isoMillis(iso), iso).toBe(Date.parse(iso));
+    }
+    expect(isoMillis('2024-0x-01T00:00:00.000Z')).toBeNaN();
+    expect(isoMillis('not a date at all, 24 ch')).toBeNaN();
   });
 });
 

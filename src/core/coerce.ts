@@ -111,6 +111,49 @@ export function mysqlDatetimeToIso(s: string): string | undefined {
   return `${s.slice(0, 10)}T${s.slice(11)}Z`;
 }
 
+/**
+ * Milliseconds since the epoch of a date as {@link toIsoDate} gives it (`toISOString`'s shape),
+ * read by character codes when it has the usual 24 (no Date, about 30 ns), else by Date.parse.
+ * NaN when it is no such date. A number keeps a running first or last date without holding a
+ * string per update: each one a row replaced outlived the young generation.
+ */
+export function isoMillis(s: string): number {
+  if (
+    s.length !== 24 ||
+    s.charCodeAt(4) !== 45 || // '-'
+    s.charCodeAt(7) !== 45 ||
+    s.charCodeAt(10) !== 84 || // 'T'
+    s.charCodeAt(13) !== 58 || // ':'
+    s.charCodeAt(16) !== 58 ||
+    s.charCodeAt(19) !== 46 || // '.'
+    s.charCodeAt(23) !== 90 // 'Z'
+  ) {
+    return Date.parse(s);
+  }
+  const c = digits2(s, 0);
+  const y2 = digits2(s, 2);
+  const mo = digits2(s, 5);
+  const d = digits2(s, 8);
+  const h = digits2(s, 11);
+  const mi = digits2(s, 14);
+  const se = digits2(s, 17);
+  const ms1 = digits2(s, 20);
+  const ms2 = s.charCodeAt(22) - ZERO;
+  if ((c | y2 | mo | d | h | mi | se | ms1) < 0 || ms2 < 0 || ms2 > 9) return Date.parse(s);
+  const days = daysFromCivil(c * 100 + y2, mo, d);
+  return days * 86_400_000 + h * 3_600_000 + mi * 60_000 + se * 1000 + ms1 * 10 + ms2;
+}
+
+/** Days from 1970-01-01 to a proleptic Gregorian date, years 0-9999 (H. Hinnant's algorithm). */
+function daysFromCivil(year: number, month: number, day: number): number {
+  const y = month <= 2 ? year - 1 : year;
+  const era = Math.floor(y / 400);
+  const yoe = y - era * 400;
+  const doy = Math.floor((153 * (month > 2 ? month - 3 : month + 9) + 2) / 5) + day - 1;
+  const doe = yoe * 365 + Math.floor(yoe / 4) - Math.floor(yoe / 100) + doy;
+  return era * 146_097 + doe - 719_468;
+}
+
 function fromEpoch(n: number, input: unknown): Coerced<string> {
   if (!Number.isFinite(n)) return badDate(input);
   const ms = Math.abs(n) < EPOCH_MS_THRESHOLD ? n * 1000 : n;
