@@ -84,6 +84,34 @@ function digits2(s: string, i: number): number {
   return a >= 0 && a <= 9 && b >= 0 && b <= 9 ? a * 10 + b : -1;
 }
 
+/** Year, month, day, hour, minute, second of the last readDateTime (a scratch: no allocation). */
+const FIELDS = new Int32Array(6);
+
+/**
+ * Reads `YYYY-MM-DD?hh:mm:ss` at the start of `s` into FIELDS, by character codes: false unless
+ * the separators at 4, 7, 13 and 16 are there and the rest are digits (the one at 10 is the
+ * caller's to check). Ranges are not checked.
+ */
+function readDateTime(s: string): boolean {
+  if (s.charCodeAt(4) !== 45 || s.charCodeAt(7) !== 45) return false; // '-'
+  if (s.charCodeAt(13) !== 58 || s.charCodeAt(16) !== 58) return false; // ':'
+  const c = digits2(s, 0);
+  const y2 = digits2(s, 2);
+  const mo = digits2(s, 5);
+  const d = digits2(s, 8);
+  const h = digits2(s, 11);
+  const mi = digits2(s, 14);
+  const se = digits2(s, 17);
+  if ((c | y2 | mo | d | h | mi | se) < 0) return false;
+  FIELDS[0] = c * 100 + y2;
+  FIELDS[1] = mo;
+  FIELDS[2] = d;
+  FIELDS[3] = h;
+  FIELDS[4] = mi;
+  FIELDS[5] = se;
+  return true;
+}
+
 /**
  * The fast path of {@link toIsoDate} for what mysql2 hands over for DATETIME(0/3) and TIMESTAMP
  * columns (`YYYY-MM-DD hh:mm:ss[.mmm]`): checked by character codes and rewritten with slices
@@ -93,19 +121,14 @@ function digits2(s: string, i: number): number {
 export function mysqlDatetimeToIso(s: string): string | undefined {
   const n = s.length;
   if (n !== 19 && n !== 23) return undefined;
-  if (s.charCodeAt(4) !== 45 || s.charCodeAt(7) !== 45) return undefined; // '-'
   const t = s.charCodeAt(10);
   if (t !== 32 && t !== 84) return undefined; // ' ' or 'T'
-  if (s.charCodeAt(13) !== 58 || s.charCodeAt(16) !== 58) return undefined; // ':'
-  const c = digits2(s, 0);
-  const y2 = digits2(s, 2);
-  const mo = digits2(s, 5);
-  const d = digits2(s, 8);
-  const h = digits2(s, 11);
-  const mi = digits2(s, 14);
-  const se = digits2(s, 17);
-  if (c < 0 || y2 < 0 || mo < 0 || d < 0 || h < 0 || h > 23 || mi < 0 || mi > 59) return undefined;
-  if (se < 0 || se > 59 || !validYmd(c * 100 + y2, mo, d)) return undefined;
+  if (!readDateTime(s)) return undefined;
+  const h = FIELDS[3] as number;
+  const mi = FIELDS[4] as number;
+  const se = FIELDS[5] as number;
+  if (h > 23 || mi > 59 || se > 59) return undefined;
+  if (!validYmd(FIELDS[0] as number, FIELDS[1] as number, FIELDS[2] as number)) return undefined;
   if (n === 19) return `${s.slice(0, 10)}T${s.slice(11)}.000Z`;
   if (s.charCodeAt(19) !== 46 || digits2(s, 20) < 0 || digits2(s, 21) < 0) return undefined; // '.'
   return `${s.slice(0, 10)}T${s.slice(11)}Z`;
@@ -120,28 +143,26 @@ export function mysqlDatetimeToIso(s: string): string | undefined {
 export function isoMillis(s: string): number {
   if (
     s.length !== 24 ||
-    s.charCodeAt(4) !== 45 || // '-'
-    s.charCodeAt(7) !== 45 ||
     s.charCodeAt(10) !== 84 || // 'T'
-    s.charCodeAt(13) !== 58 || // ':'
-    s.charCodeAt(16) !== 58 ||
     s.charCodeAt(19) !== 46 || // '.'
-    s.charCodeAt(23) !== 90 // 'Z'
+    s.charCodeAt(23) !== 90 || // 'Z'
+    !readDateTime(s)
   ) {
     return Date.parse(s);
   }
-  const c = digits2(s, 0);
-  const y2 = digits2(s, 2);
-  const mo = digits2(s, 5);
-  const d = digits2(s, 8);
-  const h = digits2(s, 11);
-  const mi = digits2(s, 14);
-  const se = digits2(s, 17);
   const ms1 = digits2(s, 20);
   const ms2 = s.charCodeAt(22) - ZERO;
-  if ((c | y2 | mo | d | h | mi | se | ms1) < 0 || ms2 < 0 || ms2 > 9) return Date.parse(s);
-  const days = daysFromCivil(c * 100 + y2, mo, d);
-  return days * 86_400_000 + h * 3_600_000 + mi * 60_000 + se * 1000 + ms1 * 10 + ms2;
+  if (ms1 < 0 || ms2 < 0 || ms2 > 9) return Date.parse(s);
+  const days = daysFromCivil(FIELDS[0] as number, FIELDS[1] as number, FIELDS[2] as number);
+  const h = FIELDS[3] as number;
+  return (
+    days * 86_400_000 +
+    h * 3_600_000 +
+    (FIELDS[4] as number) * 60_000 +
+    (FIELDS[5] as number) * 1000 +
+    ms1 * 10 +
+    ms2
+  );
 }
 
 /** Days from 1970-01-01 to a proleptic Gregorian date, years 0-9999 (H. Hinnant's algorithm). */
