@@ -282,6 +282,36 @@ describe('SQLite store', () => {
     sqlite.close();
   });
 
+  it("lets go of its writer thread when a run ends (the process's threads, from /proc)", async () => {
+    const threads = async () => (await readdir('/proc/self/task')).length;
+    const dataDir = await tempDir();
+    const store = await openStore({
+      dataDir,
+      writer: 'thread',
+      writerThreadUrl: BUILT_WRITER_THREAD,
+    });
+    await store.applyConfig(integration(), [section('s')]);
+    const [s] = await store.listSections();
+    const before = await threads();
+    const run = await store.startRun(s?.id ?? 0, 'manual');
+    const stream = store.openBatch({
+      sectionId: s?.id ?? 0,
+      runId: run.id,
+      dataType: 'activities',
+    });
+    stream.add([activity(1, { externalId: 'u1' })]);
+    await stream.commit({ rejects: [], cursor: '1', rowsRead: 1, keyFrom: '1', keyTo: '1' });
+    expect(await threads()).toBe(before + 1);
+    await store.finishRun(run.id, { status: 'succeeded' });
+    let after = await threads();
+    for (let i = 0; i < 100 && after > before; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+      after = await threads();
+    }
+    expect(after).toBe(before);
+    await store.close();
+  });
+
   it('refuses calls after close with STORE_FAILED', async () => {
     const store = await openStore({ dataDir: await tempDir() });
     await store.close();
