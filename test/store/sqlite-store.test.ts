@@ -9,7 +9,11 @@ import { createMigrationProvider } from '../../src/store/migrations.js';
 import { openStore } from '../../src/store/open-store.js';
 import type { Database } from '../../src/store/schema.js';
 import { createSecretBox } from '../../src/store/secret-box.js';
-import { ADD_METRIC_DAYS, type WriteRequest } from '../../src/store/sqlite-batch-writer.js';
+import {
+  ADD_METRIC_DAYS,
+  PAIRS_OF,
+  type WriteRequest,
+} from '../../src/store/sqlite-batch-writer.js';
 import { UNFOLDED_SQL, openSqliteStore } from '../../src/store/sqlite-store.js';
 import { ThreadWriter } from '../../src/store/sqlite-writer.js';
 import { activity, integration, section, storeBehaviour } from './store-behaviour.js';
@@ -54,7 +58,7 @@ describe('SQLite store', () => {
     for (const dir of dirs.splice(0)) await rm(dir, { recursive: true, force: true });
   });
 
-  it('reads a range of landed rows by their ids, not through the section index', async () => {
+  it("reads by key: landed rows by their id range, not the section index; a merge's pairs by (action, ident)", async () => {
     // Without `+section_id`, SQLite takes the (section_id, row_id) index: every row the section
     // ever landed, then a sort. Checked on a store with rows in it, as the planner sees one.
     const dataDir = await tempDir();
@@ -70,7 +74,7 @@ describe('SQLite store', () => {
       sqlite.transaction(() => {
         for (let i = 0; i < 2000; i++) insert.run(String(i));
       })();
-      const plan = (text: string, params: number[]): string[] =>
+      const plan = (text: string, params: (number | string)[]): string[] =>
         sqlite
           .prepare(`EXPLAIN QUERY PLAN ${text}`)
           .all(...params)
@@ -86,6 +90,13 @@ describe('SQLite store', () => {
         /SEARCH metric_points USING INTEGER PRIMARY KEY \(rowid>\? AND rowid<\?\)/,
       );
       expect(steps.join('; ')).not.toMatch(/section_id=/);
+      // A merge's pairs by (action, ident), not a scan of enduser_actions.
+      expect(plan(PAIRS_OF.copy, ['x:u', 'e:u']).join('; ')).toMatch(
+        /SEARCH enduser_actions USING PRIMARY KEY \(action=\? AND ident=\?\)/,
+      );
+      expect(plan(PAIRS_OF.delete, ['x:u']).join('; ')).toMatch(
+        /SEARCH enduser_actions USING PRIMARY KEY \(action=\? AND ident=\?\)/,
+      );
     } finally {
       sqlite.close();
     }
