@@ -20,18 +20,7 @@ export class Clock {
   }
 }
 
-/** Polls `check` every few ms until it holds; fails with `what` after `timeoutMs`. */
-export async function until(
-  what: string,
-  check: () => boolean | Promise<boolean>,
-  timeoutMs = 10_000,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for: ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
+export { until } from '../helpers/until.js';
 
 /**
  * The real engine behind a gate: each runSection call waits until the test releases it, and the

@@ -19,6 +19,7 @@ import { ThreadWriter } from '../../src/store/sqlite-writer.js';
 import { activity, integration, section, storeBehaviour } from './store-behaviour.js';
 import type { StoreUnderTest } from './store-behaviour.js';
 import { BUILT_WRITER_THREAD } from '../helpers/built.js';
+import { until } from '../helpers/until.js';
 
 function reader(file: string): Kysely<Database> {
   return new Kysely<Database>({
@@ -260,9 +261,7 @@ describe('SQLite store', () => {
       return (await batch.commit(req(n))).landed;
     };
     const exited = async () => {
-      for (let i = 0; i < 100 && writer.threads > 0; i++) {
-        await new Promise((resolve) => setTimeout(resolve, 10));
-      }
+      await until('the retired thread exits', () => writer.threads === 0, 1_000).catch(() => {});
       return writer.threads;
     };
     expect(await land(1)).toBe(1);
@@ -314,12 +313,10 @@ describe('SQLite store', () => {
     await stream.commit({ rejects: [], cursor: '1', rowsRead: 1, keyFrom: '1', keyTo: '1' });
     expect(await threads()).toBe(before + 1);
     await store.finishRun(run.id, { status: 'succeeded' });
-    let after = await threads();
-    for (let i = 0; i < 100 && after > before; i++) {
-      await new Promise((resolve) => setTimeout(resolve, 10));
-      after = await threads();
-    }
-    expect(after).toBe(before);
+    await until('the writer thread exits', async () => (await threads()) <= before, 1_000).catch(
+      () => {},
+    );
+    expect(await threads()).toBe(before);
     await store.close();
   });
 
