@@ -4,53 +4,62 @@
  * every so often rather than per batch (see SqliteStore). Plain data, no SQLite.
  */
 import { isoMillis } from '../core/coerce.js';
-import { SluiceError } from '../core/errors.js';
 import type { ActivityRecord, MetricRecord } from '../core/types.js';
-import type { CompanyParams, EnduserParams, FoldRows } from './sqlite-batch-writer.js';
+import {
+  ACTIVITIES,
+  COMPANY,
+  EMAIL,
+  ENDUSER_FIELDS,
+  FIRST,
+  LAST,
+  NAME,
+  NUMS,
+  POINTS,
+  SeenTable,
+  WEIGHT,
+  type TablePool,
+} from './seen-table.js';
+import type { FoldRows } from './sqlite-batch-writer.js';
 import type { RollupBatch } from './sqlite-rollups.js';
 import type { CommitBatch } from './store.js';
 
 /**
- * The dates a company or enduser was seen at since the fold, and what landed for it. Dates are
- * milliseconds (isoMillis): a string kept as the last date of an enduser lived from one of its
- * rows to the next, long enough to be promoted, and the benchmark's million rows promoted 9 MB of
- * them (its peak RSS 10 MiB higher).
- */
-interface SeenRange {
-  first: number;
-  last: number;
-  activities: number;
-  weight: number;
-  points: number;
-}
-
-/** An enduser seen in a batch, with the first email, name and company given for it. */
-interface SeenEnduser extends SeenRange {
-  externalId: string | null;
-  email: string | null;
-  name: string | null;
-  company: string | null;
-  /** The actions of its activities, as bits (see ActionDays.bit)... */
-  actionBits: number;
-  /** ...and those without a bit (past a batch's 31st action; few per enduser: a list beats a Set). */
-  actions: string[];
-  /** The company of its last activity and that company's range: most rows repeat it. */
-  lastCompanyId: string | undefined;
-  lastCompany: SeenRange | undefined;
-}
-
-/**
- * Per-batch dedupe of the endusers and companies that landed records mention, so each distinct
- * one is written once per batch whatever its row count.
+ * The endusers and companies that landed records mention since the fold, with the dates they
+ * were seen at (milliseconds, isoMillis) and what landed for each, so each distinct one is
+ * written once per fold whatever its row count. Held in SeenTables, off the JS heap.
  */
 export class SeenSet {
-  readonly byExternalId = new Map<string, SeenEnduser>();
-  readonly byEmail = new Map<string, SeenEnduser>();
-  readonly companies = new Map<string, SeenRange>();
-  /** Endusers and companies held (each costs a few hundred bytes until the fold). */
-  entries = 0;
+  /**
+   * Endusers keyed by their `ident`: `x:<external id>` when they have one, else `e:<email>`.
+   * Fields EMAIL (of an `x:` enduser: the first given), NAME, COMPANY (the first given).
+   */
+  readonly endusers: SeenTable;
+  readonly companies: SeenTable;
+  /**
+   * Actions of an enduser without a bit (see ActionDays.bit; past a batch's 31st action), by
+   * enduser row (few per enduser: a list beats a Set).
+   */
+  readonly moreActions = new Map<number, string[]>();
 
-  /** Counts a record for an enduser; undefined when it names none (no external id, no email). */
+  /** `capacity`: the endusers held before the buffers grow; `pool`: where buffers are reused. */
+  constructor(capacity = 256, pool?: TablePool) {
+    this.endusers =
+      pool?.table(ENDUSER_FIELDS, capacity) ?? new SeenTable(ENDUSER_FIELDS, capacity);
+    const companies = Math.min(capacity, 4096);
+    this.companies = pool?.table(1, companies) ?? new SeenTable(1, companies);
+  }
+
+  /** Endusers and companies held. */
+  get entries(): number {
+    return this.endusers.rows + this.companies.rows;
+  }
+
+  /** Bytes they take (see SeenTable.bytes). */
+  get bytes(): number {
+    return this.endusers.bytes + this.companies.bytes;
+  }
+
+  /** Counts a record for an enduser: its row, or -1 when it names none (no external id, no email). */
   enduser(
     externalId: string | undefined,
     email: string | undefined,
@@ -58,51 +67,37 @@ export class SeenSet {
     company: string | undefined,
     at: number,
     weight: number | undefined,
-  ): SeenEnduser | undefined {
-    // Identified by external id when present, else by email (the `ident` column).
-    const map = externalId !== undefined ? this.byExternalId : this.byEmail;
-    const ident = externalId ?? email;
-    if (ident === undefined) return undefined;
-    const seen = map.get(ident);
-    if (seen === undefined) {
-      const first: SeenEnduser = {
-        externalId: externalId ?? null,
-        email: email ?? null,
-        name: name ?? null,
-        company: company ?? null,
-        first: at,
-        last: at,
-        activities: 0,
-        weight: 0,
-        points: 0,
-        actionBits: 0,
-        actions: [],
-        lastCompanyId: undefined,
-        lastCompany: undefined,
-      };
-      count(first, weight);
-      map.set(ident, first);
-      this.entries++;
-      return first;
-    }
-    widen(seen, at);
-    count(seen, weight);
-    if (seen.email === null && email !== undefined) seen.email = email;
-    if (seen.name === null && name !== undefined) seen.name = name;
-    if (seen.company === null && company !== undefined) seen.company = company;
-    return seen;
+  ): number {
+    const table = this.endusers;
+    let r: number;
+    if (externalId !== undefined) {
+      r = table.row('x:', externalId);
+      if (email !== undefined && table.isNull(r, EMAIL)) table.set(r, EMAIL, email);
+    } else if (email !== undefined) r = table.row('e:', email);
+    else return -1;
+    count(table.nums, r, at, weight, table.added);
+    if (name !== undefined && table.isNull(r, NAME)) table.set(r, NAME, name);
+    if (company !== undefined && table.isNull(r, COMPANY)) table.set(r, COMPANY, company);
+    return r;
   }
 
-  /** `weight`: of an activity naming the company; undefined for a metric point on it. */
-  company(externalId: string, at: number, weight: number | undefined): SeenRange {
-    let seen = this.companies.get(externalId);
-    if (seen === undefined) {
-      seen = { first: at, last: at, activities: 0, weight: 0, points: 0 };
-      this.companies.set(externalId, seen);
-      this.entries++;
-    } else widen(seen, at);
-    count(seen, weight);
-    return seen;
+  /**
+   * Counts an activity of `weight` (or, when undefined, a metric point) for a company; `enduser`:
+   * the row of the activity's enduser, or -1.
+   */
+  company(externalId: string, at: number, weight: number | undefined, enduser = -1): void {
+    const table = this.companies;
+    // An enduser's link: the company row of its last activity, +1 (0: none). Most rows repeat it.
+    if (enduser >= 0) {
+      const last = (this.endusers.links[enduser] as number) - 1;
+      if (last >= 0 && table.keyIs(last, externalId)) {
+        count(table.nums, last, at, weight, false);
+        return;
+      }
+    }
+    const r = table.row('', externalId);
+    count(table.nums, r, at, weight, table.added);
+    if (enduser >= 0) this.endusers.links[enduser] = r + 1;
   }
 }
 
@@ -114,14 +109,26 @@ export interface FoldEvery {
   entries: number;
   /** Of those, days of an action (activity_daily's rows). */
   days: number;
+  /** Bytes the endusers and companies take (see SeenSet.bytes): the bound of their memory. */
+  bytes: number;
 }
 
 /**
- * The entries bound the memory: at 20,000 the benchmark's million activities (about 22,000
- * endusers and action days) folded twice, at 30,000 once. (Metric points are not held: each
- * batch adds its own into metric_daily, so a metrics section holds only its objects.)
+ * Each fold upserts every enduser and company it holds, so a fold that comes later, holding more,
+ * writes each one fewer times. `bytes` bounds their memory: 32 MiB is about 150,000 endusers of
+ * the benchmark's kind (150 to 250 bytes each with their strings), and a fold's tables are held
+ * twice (the writer folds one while the next fills). A table of 3 million rows by 300,000
+ * endusers (docs/bench.md) synced in 38 s at 8 MiB (peak RSS 201 MiB), 27 s at 16 (268), 14 s at
+ * 32 (270) or 48 (262); at 30,000 entries, the bound before, in 44 s. The benchmark's million rows
+ * (17,800 endusers) fold once, at the end. (Metric points are not held: each batch adds its own
+ * into metric_daily, so a metrics section holds only its objects.)
  */
-export const FOLD_EVERY: FoldEvery = { rows: 1_000_000, entries: 30_000, days: 10_000 };
+export const FOLD_EVERY: FoldEvery = {
+  rows: 1_000_000,
+  entries: 500_000,
+  days: 10_000,
+  bytes: 32 * 1024 * 1024,
+};
 
 /** What a section landed since its last fold: the enduser/company counters and the rollups. */
 export class Pending {
@@ -142,27 +149,24 @@ export class Pending {
     this.covered = base;
   }
 
-  /** Once per landed activity: a Map lookup for its enduser, and for its company only when it changed. */
+  /** Once per landed activity: a lookup for its enduser, and for its company only when it changed. */
   activity(r: ActivityRecord): void {
     this.rows++;
     const { companyExternalId: company, date, weight } = r;
     const at = isoMillis(date);
     const enduser = this.seen.enduser(r.externalId, r.email, r.name, company, at, weight);
-    if (company !== undefined) {
-      if (enduser === undefined) this.seen.company(company, at, weight);
-      else if (enduser.lastCompany !== undefined && enduser.lastCompanyId === company) {
-        widen(enduser.lastCompany, at);
-        count(enduser.lastCompany, weight);
-      } else {
-        enduser.lastCompany = this.seen.company(company, at, weight);
-        enduser.lastCompanyId = company;
-      }
-    }
+    if (company !== undefined) this.seen.company(company, at, weight, enduser);
     // One Map lookup per row for the action: its day counts, and its bit in the enduser's mask.
     const action = this.rollup.action(r.action ?? '');
-    if (enduser !== undefined) {
-      if (action.bit !== 0) enduser.actionBits |= action.bit;
-      else if (!enduser.actions.includes(action.name)) enduser.actions.push(action.name);
+    if (enduser >= 0) {
+      if (action.bit !== 0) {
+        const bits = this.seen.endusers.bits;
+        bits[enduser] = (bits[enduser] as number) | action.bit;
+      } else {
+        const more = this.seen.moreActions.get(enduser);
+        if (more === undefined) this.seen.moreActions.set(enduser, [action.name]);
+        else if (!more.includes(action.name)) more.push(action.name);
+      }
     }
     this.rollup.activity(action, date, weight);
   }
@@ -174,7 +178,10 @@ export class Pending {
   /** Whether these aggregates are due to fold (see FoldEvery). */
   due(every: FoldEvery): boolean {
     return (
-      this.rows >= every.rows || this.entries >= every.entries || this.rollup.entries >= every.days
+      this.rows >= every.rows ||
+      this.entries >= every.entries ||
+      this.rollup.entries >= every.days ||
+      this.seen.bytes >= every.bytes
     );
   }
 
@@ -211,79 +218,48 @@ export function countLanded(
 }
 
 /**
- * The upserts of a section's pending aggregates. `through`: the highest landed row id they cover
- * (`folded_id` moves there); left out, the writer takes the rows landed before the batch.
+ * A section's pending aggregates as the writer's fold takes them (see FoldRows); the endusers' and
+ * companies' tables are packed, so they are done with. `through`: the highest landed row id they
+ * cover (`folded_id` moves there); left out, the writer takes the rows landed before the batch.
  */
 export function foldRows(pending: Pending, through?: number): FoldRows {
   const { seen, rollup } = pending;
-  const endusers: EnduserParams[] = [];
-  // Endusers are identified by external id when they have one (`x:`), else by email (`e:`).
-  const byIdent = [
-    ['x:', seen.byExternalId],
-    ['e:', seen.byEmail],
-  ] as const;
-  for (const [prefix, map] of byIdent) {
-    for (const [ident, e] of map) {
-      rollup.forEachAction(e.actionBits, (action) => rollup.pair(action, prefix, ident));
-      for (const action of e.actions) rollup.pair(action, prefix, ident);
-      endusers.push([
-        `${prefix}${ident}`,
-        e.externalId,
-        e.email,
-        e.name,
-        e.company,
-        isoOf(e.first),
-        isoOf(e.last),
-        e.activities,
-        e.weight,
-        e.points,
-      ]);
-    }
+  const endusers = seen.endusers.pack();
+  const moreActions: [number, string][] = [];
+  for (const [row, actions] of seen.moreActions) {
+    for (const action of actions) moreActions.push([row, action]);
   }
-  const companies: CompanyParams[] = [];
-  for (const [id, c] of seen.companies) {
-    companies.push([id, isoOf(c.first), isoOf(c.last), c.activities, c.weight, c.points]);
-  }
-  // In the order of each table's unique key, so the upserts walk its B-tree instead of seeking
-  // all over it. rows() gives the action days and pairs in that order already.
-  const { actionDays, pairs } = rollup.rows();
-  endusers.sort(byFirst);
-  companies.sort(byFirst);
-  const rows: FoldRows = { endusers, companies, actionDays, pairs };
+  const rows: FoldRows = {
+    endusers,
+    actions: rollup.bitActions(),
+    moreActions,
+    companies: seen.companies.pack(),
+    actionDays: rollup.rows(),
+  };
   if (through !== undefined) rows.through = through;
   return rows;
 }
 
-// Text orders as SQLite's default (binary) collation compares, but for characters beyond the
-// Basic Multilingual Plane (an order for B-tree locality only). Comparators written out, not made
-// from a column list: the fold sorts up to 100,000 tuples (a generic one took 0.1 s of a fold).
-
-/** By the first column (an enduser's ident, a company's external id). */
-function byFirst(a: readonly unknown[], b: readonly unknown[]): number {
-  const x = a[0] as string;
-  const y = b[0] as string;
-  return x < y ? -1 : x > y ? 1 : 0;
-}
-
-/** Adds an activity of `weight` (or, when undefined, a metric point) to a seen enduser or company. */
-function count(seen: SeenRange, weight: number | undefined): void {
-  if (weight === undefined) seen.points++;
+/**
+ * Adds an activity of `weight` (or, when undefined, a metric point) seen at `at` to row `r` of a
+ * table's numbers; `added`: the row is new (its dates are not set yet).
+ */
+function count(
+  nums: Float64Array,
+  r: number,
+  at: number,
+  weight: number | undefined,
+  added: boolean,
+): void {
+  const i = r * NUMS;
+  if (added) {
+    nums[i + FIRST] = at;
+    nums[i + LAST] = at;
+  } else if (at > (nums[i + LAST] as number)) nums[i + LAST] = at;
+  else if (at < (nums[i + FIRST] as number)) nums[i + FIRST] = at;
+  if (weight === undefined) nums[i + POINTS] = (nums[i + POINTS] as number) + 1;
   else {
-    seen.activities++;
-    seen.weight += weight;
+    nums[i + ACTIVITIES] = (nums[i + ACTIVITIES] as number) + 1;
+    nums[i + WEIGHT] = (nums[i + WEIGHT] as number) + weight;
   }
-}
-
-/** Rows mostly come in date order: one comparison when the date is the latest so far. */
-function widen(range: SeenRange, at: number): void {
-  if (at > range.last) range.last = at;
-  else if (at < range.first) range.first = at;
-}
-
-/** A seen date back as the ISO-8601 string it was read from (dates are whole milliseconds). */
-function isoOf(at: number): string {
-  if (!Number.isFinite(at)) {
-    throw new SluiceError('STORE_FAILED', 'a landed record carried a date that is not ISO-8601');
-  }
-  return new Date(at).toISOString();
 }

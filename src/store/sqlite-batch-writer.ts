@@ -11,6 +11,19 @@ import type { Selectable } from 'kysely';
 import { SluiceError } from '../core/errors.js';
 import type { ActivityRecord, MetricRecord, RejectRecord } from '../core/types.js';
 import type { EndusersTable } from './schema.js';
+import {
+  ACTIVITIES,
+  COMPANY,
+  EMAIL,
+  FIRST,
+  LAST,
+  NAME,
+  NUMS,
+  POINTS,
+  PackedStrings,
+  WEIGHT,
+  type PackedTable,
+} from './seen-table.js';
 import type { CommitBatch } from './store.js';
 
 /**
@@ -68,40 +81,9 @@ export function flattenRecords(
   return out;
 }
 
-export type EnduserParams = [
-  ident: string,
-  externalId: string | null,
-  email: string | null,
-  name: string | null,
-  companyExternalId: string | null,
-  firstSeen: string,
-  lastSeen: string,
-  activityCount: number,
-  activityWeight: number,
-  metricPoints: number,
-];
-/** A tuple without its first N elements. */
-type Tail<
-  T extends unknown[],
-  N extends number,
-  Dropped extends unknown[] = [],
-> = Dropped['length'] extends N
-  ? T
-  : T extends [infer H, ...infer R]
-    ? Tail<R, N, [...Dropped, H]>
-    : T;
-
 /** An enduser row as the fold reads it back to merge it. */
 type StoredEnduser = Omit<Selectable<EndusersTable>, 'id' | 'ident'>;
 
-export type CompanyParams = [
-  externalId: string,
-  firstSeen: string,
-  lastSeen: string,
-  activityCount: number,
-  activityWeight: number,
-  metricPoints: number,
-];
 export type ActivityDailyParams = [
   action: string,
   day: string,
@@ -113,29 +95,23 @@ export type ActivityDailyParams = [
 ];
 export type EnduserActionParams = [action: string, ident: string, sectionId: number];
 /**
- * The endusers an action gained in a fold, by the two halves of their ident: emails (`e:`) and
- * external ids (`x:`), each sorted, so the upserts follow enduser_actions' key (`e:` sorts
- * first). The strings are those the aggregates hold: a fold of 90,000 pairs makes no new ones.
- */
-export interface ActionIdents {
-  action: string;
-  e: string[];
-  x: string[];
-}
-
-/**
- * A section's pending aggregates as upsert parameters, and the highest landed row id they cover:
- * `sections.folded_id` becomes `through` in the same transaction. Without `through` (a fold
- * riding in a batch, built while earlier batches were still in flight), they cover every row
- * landed before that batch: the writer checks that none of those batches skipped a row, and
- * refuses the fold otherwise.
+ * A section's pending aggregates, and the highest landed row id they cover: `sections.folded_id`
+ * becomes `through` in the same transaction. Without `through` (a fold riding in a batch, built
+ * while earlier batches were still in flight), they cover every row landed before that batch: the
+ * writer checks that none of those batches skipped a row, and refuses the fold otherwise.
  */
 export interface FoldRows {
   through?: number;
-  endusers: EnduserParams[];
-  companies: CompanyParams[];
+  /** Keyed by ident; fields EMAIL, NAME, COMPANY (pending.ts); bits: the enduser's `actions`. */
+  endusers: PackedTable;
+  /** The actions of the endusers' bits, bit 0 first. */
+  actions: string[];
+  /** (enduser row, action) for the actions without a bit. */
+  moreActions: [number, string][];
+  /** Keyed by external id. */
+  companies: PackedTable;
+  /** In the order of activity_daily's key. */
   actionDays: ActivityDailyParams[];
-  pairs: ActionIdents[];
 }
 
 /**
@@ -167,6 +143,8 @@ export interface WriteResult {
   skipped: number[];
   /** For a batch carrying a fold without `through`: the `folded_id` it set, or `refused`. */
   fold?: { foldedId: number } | 'refused';
+  /** The fold's tables, done with: their buffers go back for the next (see TablePool). */
+  tables?: PackedTable[];
 }
 
 /** The actions there are (activity_daily is small: a row per action and day). */
@@ -231,9 +209,7 @@ const UPSERT_ACTION_DAY = (
     weight_sum = activity_daily.weight_sum + excluded.weight_sum,
     first_date = min(activity_daily.first_date, excluded.first_date),
     last_date = max(activity_daily.last_date, excluded.last_date)`;
-// A pair stored before is a seek that dirties nothing (see migration-server.ts). Tuples of
-// (action, ident prefix, rest of the ident, section id): see ActionIdents.
-const PAIR_TUPLE = '(?, ? || ?, ?)';
+// A pair stored before is a seek that dirties nothing (see migration-server.ts).
 const UPSERT_ENDUSER_ACTION = (
   values: string,
 ) => `INSERT INTO enduser_actions (action, ident, section_id)
@@ -337,6 +313,14 @@ function byActionIdent(a: EnduserActionParams, b: EnduserActionParams): number {
   return a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0;
 }
 
+/** A seen date back as the ISO-8601 string it was read from (dates are whole milliseconds). */
+function isoOf(at: number): string {
+  if (!Number.isFinite(at)) {
+    throw new SluiceError('STORE_FAILED', 'a landed record carried a date that is not ISO-8601');
+  }
+  return new Date(at).toISOString();
+}
+
 /** Why a batch is refused: a batch of its run handed over before it failed. */
 export function earlierBatchFailed(batch: { sectionId: number; runId: number }): SluiceError {
   const { sectionId, runId } = batch;
@@ -432,7 +416,7 @@ export class SqliteBatchWriter {
     this.#upsertEnduser = new ChunkedUpsert(sqlite, UPSERT_ENDUSER, 10);
     this.#upsertCompany = new ChunkedUpsert(sqlite, UPSERT_COMPANY, 6);
     this.#upsertActionDay = new ChunkedUpsert(sqlite, UPSERT_ACTION_DAY, 7);
-    this.#upsertEnduserAction = new ChunkedUpsert(sqlite, UPSERT_ENDUSER_ACTION, 4, PAIR_TUPLE);
+    this.#upsertEnduserAction = new ChunkedUpsert(sqlite, UPSERT_ENDUSER_ACTION, 3);
     this.#addMetricDays = prepare(ADD_METRIC_DAYS);
     this.#setFolded = prepare('UPDATE sections SET folded_id = max(folded_id, ?) WHERE id = ?');
     this.#landedId = sqlite.prepare('SELECT landed_id FROM sections WHERE id = ?');
@@ -607,51 +591,125 @@ export class SqliteBatchWriter {
    * Upserts folded aggregates and moves `folded_id` to what they cover (inside a transaction).
    * One person is one enduser: an enduser known by external id takes in what was counted for its
    * email alone (`e:<email>`, before the external id showed up), and records carrying only an
-   * email count for the enduser whose external id came with that email.
+   * email count for the enduser whose external id came with that email. Rows go in the order of
+   * each table's key, so the upserts walk its B-tree instead of seeking all over it.
    */
   applyFold(sectionId: number, fold: FoldRows): void {
-    /** `e:<email>` idents counted under an external id's ident instead. */
-    const merged = new Map<string, string>();
-    const byExternalId = fold.endusers.filter((p) => p[0].startsWith('x:'));
-    this.#upsertEnduser.runAll(byExternalId);
-    for (const p of byExternalId) {
-      if (p[2] !== null) this.#mergeEmailEnduser(p[0], `e:${p[2]}`);
+    const endusers = fold.endusers;
+    const strings = new PackedStrings(endusers);
+    const { order, nums } = endusers;
+    /** By rank in key order: the enduser's ident (`e:` idents sort before `x:` ones). */
+    const idents = Array.from(order, (r) => strings.get(r, 0) as string);
+    let firstX = idents.findIndex((ident) => ident.startsWith('x:'));
+    if (firstX < 0) firstX = idents.length;
+    const upsert = this.#upsertEnduser;
+    const enduser = (r: number, ident: string, externalId: string | null, email: string | null) => {
+      const i = r * NUMS;
+      upsert.value(ident);
+      upsert.value(externalId);
+      upsert.value(email);
+      upsert.value(strings.get(r, NAME));
+      upsert.value(strings.get(r, COMPANY));
+      upsert.value(isoOf(nums[i + FIRST] as number));
+      upsert.value(isoOf(nums[i + LAST] as number));
+      upsert.value(nums[i + ACTIVITIES]);
+      upsert.value(nums[i + WEIGHT]);
+      upsert.value(nums[i + POINTS]);
+      upsert.end();
+    };
+    for (let k = firstX; k < idents.length; k++) {
+      const r = order[k] as number;
+      const ident = idents[k] as string;
+      enduser(r, ident, ident.slice(2), strings.get(r, EMAIL));
     }
-    const byEmail: EnduserParams[] = [];
-    for (const p of fold.endusers) {
-      if (p[0].startsWith('x:')) continue;
-      const known = p[2] === null ? undefined : this.#enduserByEmail.get(p[2]);
-      if (known === undefined) {
-        byEmail.push(p);
-        continue;
-      }
-      merged.set(p[0], known.ident);
-      byEmail.push([known.ident, null, ...(p.slice(2) as Tail<EnduserParams, 2>)]);
+    upsert.flush();
+    for (let k = firstX; k < idents.length; k++) {
+      const email = strings.get(order[k] as number, EMAIL);
+      if (email !== null) this.#mergeEmailEnduser(idents[k] as string, `e:${email}`);
     }
-    this.#upsertEnduser.runAll(byEmail);
-    this.#upsertCompany.runAll(fold.companies);
+    /** By rank: the ident an `e:<email>` enduser is counted under instead (see above). */
+    const merged = new Map<number, string>();
+    for (let k = 0; k < firstX; k++) {
+      const r = order[k] as number;
+      const email = (idents[k] as string).slice(2);
+      const known = this.#enduserByEmail.get(email);
+      if (known !== undefined) merged.set(k, known.ident);
+      enduser(r, known?.ident ?? (idents[k] as string), null, email);
+    }
+    upsert.flush();
+    const companies = new PackedStrings(fold.companies);
+    const c = fold.companies;
+    const company = this.#upsertCompany;
+    for (const r of c.order) {
+      const i = r * NUMS;
+      company.value(companies.get(r, 0));
+      company.value(isoOf(c.nums[i + FIRST] as number));
+      company.value(isoOf(c.nums[i + LAST] as number));
+      company.value(c.nums[i + ACTIVITIES]);
+      company.value(c.nums[i + WEIGHT]);
+      company.value(c.nums[i + POINTS]);
+      company.end();
+    }
+    company.flush();
     this.#upsertActionDay.runAll(fold.actionDays);
-    // The pairs of merged endusers move to the ident they joined; the rest keep their order.
+    this.#foldPairs(sectionId, fold, idents, merged);
+    this.#setFolded.run(fold.through ?? this.#landedId.get(sectionId)?.landed_id ?? 0, sectionId);
+  }
+
+  /**
+   * The (action, enduser) pairs of a fold, in enduser_actions' key order: per action, its
+   * endusers by rank; the pairs of merged endusers move to the ident they joined, after.
+   */
+  #foldPairs(
+    sectionId: number,
+    fold: FoldRows,
+    idents: string[],
+    merged: Map<number, string>,
+  ): void {
+    const { order, bits } = fold.endusers;
+    /** Per action: its bit, or the ranks of its endusers (actions without a bit). */
+    const byAction = new Map<string, number | number[]>();
+    fold.actions.forEach((action, b) => byAction.set(action, 1 << b));
+    if (fold.moreActions.length > 0) {
+      const rank = new Int32Array(order.length);
+      order.forEach((r, k) => (rank[r] = k));
+      for (const [r, action] of fold.moreActions) {
+        let ranks = byAction.get(action);
+        if (ranks === undefined) byAction.set(action, (ranks = []));
+        if (typeof ranks === 'number') throw new Error(`action ${action} has a bit and a list`);
+        ranks.push(rank[r] as number);
+      }
+    }
     const moved: EnduserActionParams[] = [];
     const pairs = this.#upsertEnduserAction;
-    const pair = (action: string, prefix: string, ident: string): void => {
+    const pair = (action: string, k: number): void => {
+      const into = merged.get(k);
+      if (into !== undefined) {
+        moved.push([action, into, sectionId]);
+        return;
+      }
       pairs.value(action);
-      pairs.value(prefix);
-      pairs.value(ident);
+      pairs.value(idents[k]);
       pairs.value(sectionId);
       pairs.end();
     };
-    for (const { action, e, x } of fold.pairs) {
-      for (const email of e) {
-        const into = merged.size === 0 ? undefined : merged.get(`e:${email}`);
-        if (into === undefined) pair(action, 'e:', email);
-        else moved.push([action, into, sectionId]);
+    for (const action of [...byAction.keys()].sort()) {
+      const of = byAction.get(action) as number | number[];
+      if (typeof of === 'number') {
+        for (let k = 0; k < order.length; k++) {
+          if (((bits[order[k] as number] as number) & of) !== 0) pair(action, k);
+        }
+      } else {
+        for (const k of of.sort((a, b) => a - b)) pair(action, k);
       }
-      for (const id of x) pair(action, 'x:', id);
     }
-    for (const [action, ident] of moved.sort(byActionIdent)) pair(action, '', ident);
+    for (const [action, ident] of moved.sort(byActionIdent)) {
+      pairs.value(action);
+      pairs.value(ident);
+      pairs.value(sectionId);
+      pairs.end();
+    }
     pairs.flush();
-    this.#setFolded.run(fold.through ?? this.#landedId.get(sectionId)?.landed_id ?? 0, sectionId);
   }
 
   /** Moves an email-only enduser (and its actions) into the enduser known by external id. */
@@ -726,6 +784,7 @@ export class SqliteBatchWriter {
     // Folding after: landed_id has moved past this batch, which the fold covers as well.
     if (req.fold !== undefined && req.foldAfter) fold = this.#ridingFold(sectionId, req.fold);
     if (fold !== undefined) result.fold = fold;
+    if (req.fold !== undefined) result.tables = [req.fold.endusers, req.fold.companies];
     return { ...result, landed };
   }
 

@@ -22,12 +22,12 @@ import {
   SqliteBatchWriter,
   earlierBatchFailed,
   flattenRecords,
-  type FoldRows,
   type WriteRequest,
   type WriteResult,
 } from './sqlite-batch-writer.js';
 import { SQLITE_PRAGMAS } from './sqlite-pragmas.js';
-import { Rollups } from './sqlite-rollups.js';
+import { RollupBatch } from './sqlite-rollups.js';
+import { TablePool } from './seen-table.js';
 import {
   InlineWriter,
   ThreadWriter,
@@ -401,8 +401,9 @@ class SqliteStore implements Store {
   readonly #secretBox: SecretBox;
   #closed = false;
 
-  readonly #rollups = new Rollups();
   readonly #foldEvery: FoldEvery;
+  /** The buffers of folded endusers and companies, for the next pending ones. */
+  readonly #tables = new TablePool();
   readonly #runs: SqliteRunStatements;
   readonly #startRun: BetterSqlite3.Transaction<(sectionId: number, trigger: string) => RunRecord>;
   readonly #foldState: BetterSqlite3.Statement<
@@ -439,10 +440,8 @@ class SqliteStore implements Store {
   readonly #failedRuns = new Set<number>();
   /** Settles when every batch handed to the writer so far has. */
   #settled: Promise<unknown> = Promise.resolve();
-  readonly #fold: BetterSqlite3.Transaction<(sectionId: number) => FoldRows | undefined>;
-  readonly #land: BetterSqlite3.Transaction<
-    (batch: PushedBatch, now: string) => { result: CommitResult; fold: FoldRows; pending: Pending }
-  >;
+  readonly #fold: BetterSqlite3.Transaction<(sectionId: number) => void>;
+  readonly #land: BetterSqlite3.Transaction<(batch: PushedBatch, now: string) => CommitResult>;
 
   constructor(
     sqlite: BetterSqlite3.Database,
@@ -476,10 +475,10 @@ class SqliteStore implements Store {
     this.#writer = writer(this.#local);
     this.#fold = sqlite.transaction((sectionId: number) => {
       const pending = this.#current(sectionId);
-      if (pending === undefined || pending.rows === 0) return undefined;
+      if (pending === undefined || pending.rows === 0) return;
       const fold = foldRows(pending, pending.covered);
       this.#local.applyFold(sectionId, fold);
-      return fold;
+      this.#tables.recycle([fold.endusers, fold.companies]);
     });
     this.#land = sqlite.transaction((batch: PushedBatch, now: string) =>
       this.#landInTransaction(batch, now),
@@ -696,9 +695,14 @@ class SqliteStore implements Store {
    * in these (their base is unknown until the writer answers the batch carrying the fold).
    */
   #restartPending(sectionId: number): Pending {
-    const pending = new Pending(new SeenSet(), this.#rollups.batch(sectionId), NaN);
+    const pending = new Pending(this.#seenSet(), new RollupBatch(sectionId), NaN);
     this.#pending.set(sectionId, pending);
     return pending;
+  }
+
+  /** An empty SeenSet, on the buffers of a fold done with when there are some. */
+  #seenSet(): SeenSet {
+    return new SeenSet(Math.min(this.#foldEvery.entries, 1 << 16), this.#tables);
   }
 
   /** Waits for the section's batches handed to the writer so far, whatever their outcome. */
@@ -725,11 +729,11 @@ class SqliteStore implements Store {
       if (result.fold === undefined || result.fold === 'refused') {
         // The folded counts were too high: read the section back once settled.
         if (counted !== undefined) counted.dirty = true;
-      } else {
-        this.#rollups.committed(folded.rollup);
-        if (counted !== undefined) counted.base = counted.covered = result.fold.foldedId;
+      } else if (counted !== undefined) {
+        counted.base = counted.covered = result.fold.foldedId;
       }
     }
+    if (result.tables !== undefined) this.#tables.recycle(result.tables);
     if (counted !== undefined) {
       // Rows landed before were counted then: these are counted twice now.
       if (result.skipped.length > 0) counted.dirty = true;
@@ -741,10 +745,12 @@ class SqliteStore implements Store {
   async landPushed(batch: PushedBatch): Promise<CommitResult> {
     return this.#guard('landPushed', () =>
       this.#db.connection().execute(async () => {
-        const { result, pending } = this.#land.immediate(batch, nowIso());
-        this.#rollups.committed(pending.rollup);
-        this.#pending.delete(batch.sectionId);
-        return result;
+        try {
+          return this.#land.immediate(batch, nowIso());
+        } finally {
+          // Folded (or, the transaction rolled back, counted for nothing): never reused.
+          this.#pending.delete(batch.sectionId);
+        }
       }),
     );
   }
@@ -768,18 +774,16 @@ class SqliteStore implements Store {
     pending.covered = Math.max(pending.covered, landed.lastId);
     const fold = foldRows(pending, pending.covered);
     this.#local.applyFold(sectionId, fold);
-    return { result: { landed: landed.landed, rejected }, fold, pending };
+    this.#tables.recycle([fold.endusers, fold.companies]);
+    return { landed: landed.landed, rejected };
   }
 
   /** Folds a section's pending aggregates (finishRun, close): the data module is then current. */
   #foldSection(sectionId: number): void {
-    let fold: FoldRows | undefined;
     try {
-      fold = this.#fold.immediate(sectionId);
+      this.#fold.immediate(sectionId);
     } finally {
-      const pending = this.#pending.get(sectionId);
       this.#pending.delete(sectionId);
-      if (fold !== undefined && pending !== undefined) this.#rollups.committed(pending.rollup);
     }
   }
 
@@ -804,7 +808,7 @@ class SqliteStore implements Store {
     ) {
       return held;
     }
-    const pending = new Pending(new SeenSet(), this.#rollups.batch(sectionId), state.folded_id);
+    const pending = new Pending(this.#seenSet(), new RollupBatch(sectionId), state.folded_id);
     const range = [state.folded_id, state.landed_id, sectionId] as const;
     if (state.landed_id > state.folded_id) {
       if (state.data_type === 'activities') {

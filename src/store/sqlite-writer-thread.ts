@@ -8,6 +8,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import BetterSqlite3 from 'better-sqlite3';
 import { SluiceError } from '../core/errors.js';
 import { unpackRecords, type PackedRecords } from './packed-records.js';
+import { tableTransferables } from './seen-table.js';
 import { SqliteBatchWriter, type FlatRecords } from './sqlite-batch-writer.js';
 import { SQLITE_PRAGMAS } from './sqlite-pragmas.js';
 import type { WriterMessage, WriterReply } from './sqlite-writer.js';
@@ -64,6 +65,7 @@ port.on('message', (message: WriterMessage) => {
       const held = parts.get(message.id) ?? [];
       parts.delete(message.id);
       let reply: WriterReply;
+      let transfer: ArrayBuffer[] = [];
       try {
         if (held.length !== message.parts) {
           throw new SluiceError(
@@ -71,11 +73,14 @@ port.on('message', (message: WriterMessage) => {
             `the store's writer thread got ${held.length} of the ${message.parts} parts of a batch`,
           );
         }
-        reply = { id: message.id, ok: true, result: writer.commit(message.req, unpacked(held)) };
+        const result = writer.commit(message.req, unpacked(held));
+        // A fold's tables go back to be filled again (see TablePool).
+        transfer = (result.tables ?? []).flatMap(tableTransferables);
+        reply = { id: message.id, ok: true, result };
       } catch (err) {
         reply = errorReply(message.id, err);
       }
-      port.postMessage(reply);
+      port.postMessage(reply, transfer);
     }
   }
 });

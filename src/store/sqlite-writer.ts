@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { ERROR_CATALOGUE, SluiceError, type ErrorCode } from '../core/errors.js';
 import { packRecords, transferablesOf, type PackedRecords } from './packed-records.js';
+import { tableTransferables } from './seen-table.js';
 import {
   earlierBatchFailed,
   type FlatRecords,
@@ -171,7 +172,15 @@ export class ThreadWriter implements BatchWriterPort {
           if (this.#waiting.size === 0) worker.ref();
           this.#waiting.set(id, { runId: req.runId, resolve, reject });
           try {
-            worker.postMessage({ op: 'commit', id, parts, req } satisfies WriterMessage);
+            // A fold's tables move to the thread rather than being copied (pending.ts is done
+            // with them).
+            const fold = req.fold;
+            worker.postMessage(
+              { op: 'commit', id, parts, req } satisfies WriterMessage,
+              fold === undefined
+                ? []
+                : [...tableTransferables(fold.endusers), ...tableTransferables(fold.companies)],
+            );
           } catch (err) {
             this.#waiting.delete(id);
             if (this.#waiting.size === 0) worker.unref();

@@ -441,7 +441,7 @@ describe.each(['inline', 'thread'] as const)('folds riding in batches (%s writer
       dataDir: dir,
       writer,
       writerThreadUrl: BUILT_WRITER_THREAD,
-      foldEvery: { rows: 4, entries: 1_000, days: 1_000 },
+      foldEvery: { rows: 4, entries: 1_000, days: 1_000, bytes: 1e9 },
     });
     await store.applyConfig(integration(), [section('events')]);
     const [s] = await store.listSections();
@@ -485,6 +485,82 @@ describe.each(['inline', 'thread'] as const)('folds riding in batches (%s writer
     expect(totals()).toEqual({ endusers: 12, daily: 12, pairs: 3 });
     expect(read('SELECT landed_id - folded_id AS unfolded FROM sections').unfolded).toBe(0);
     await store.close();
+  });
+
+  it('fold again and again on the same buffers: each enduser, company and pair once, past 31 actions', async () => {
+    const { store, s, run } = await start();
+    const counts = new Map<string, number>();
+    const pairs = new Set<string>();
+    const companies = new Map<string, number>();
+    const handed: Promise<unknown>[] = [];
+    // Batches of irregular sizes: a fold covers one batch (it is due at 4 rows), and the big
+    // ones hold more than 31 actions, so some go without a bit.
+    const sizes = [3, 45, 7, 40, 11, 2, 38];
+    let n = 0;
+    for (let b = 0; b < 21; b++) {
+      const records = [];
+      const from = n + 1;
+      for (let k = 0; k < (sizes[b % sizes.length] as number); k++) {
+        n++;
+        const user = (n * 13) % 23;
+        const action = `a${(n * 7 + b) % 41}`;
+        const company = `c${(user + b) % 5}`;
+        const r =
+          user % 5 === 0
+            ? activity(n, {
+                externalId: undefined,
+                email: `p${user}@x.io`,
+                action,
+                companyExternalId: company,
+              })
+            : activity(n, {
+                externalId: `p${user}`,
+                email: undefined,
+                action,
+                companyExternalId: company,
+              });
+        const ident = user % 5 === 0 ? `e:p${user}@x.io` : `x:p${user}`;
+        counts.set(ident, (counts.get(ident) ?? 0) + 1);
+        pairs.add(`${action} ${ident}`);
+        companies.set(company, (companies.get(company) ?? 0) + 1);
+        records.push(r);
+      }
+      handed.push(
+        store.commitBatch({
+          ...(b === 20 ? { last: true as const } : {}),
+          sectionId: s.id,
+          runId: run.id,
+          dataType: 'activities',
+          records,
+          rejects: [],
+          cursor: String(n),
+          rowsRead: records.length,
+          keyFrom: String(from),
+          keyTo: String(n),
+        }),
+      );
+    }
+    await Promise.all(handed);
+    await store.finishRun(run.id, { status: 'succeeded' });
+    await store.close();
+    const sqlite = new BetterSqlite3(join(dir, 'sluice.db'), { readonly: true });
+    try {
+      const rows = <T>(q: string) => sqlite.prepare(q).all() as T[];
+      const endusers = rows<{ ident: string; n: number }>(
+        'SELECT ident, activity_count AS n FROM endusers ORDER BY ident',
+      );
+      expect(endusers).toEqual([...counts].sort().map(([ident, n]) => ({ ident, n })));
+      const stored = rows<{ p: string }>(
+        "SELECT action || ' ' || ident AS p FROM enduser_actions ORDER BY p",
+      );
+      expect(stored.map((r) => r.p)).toEqual([...pairs].sort());
+      const byCompany = rows<{ id: string; n: number }>(
+        'SELECT external_id AS id, activity_count AS n FROM companies ORDER BY id',
+      );
+      expect(byCompany).toEqual([...companies].sort().map(([id, n]) => ({ id, n })));
+    } finally {
+      sqlite.close();
+    }
   });
 
   it('refuse a fold whose batches re-read landed rows, and count from the store instead', async () => {

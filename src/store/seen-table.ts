@@ -1,0 +1,380 @@
+/**
+ * A table of rows keyed by a string, held in typed arrays rather than as JS objects: the keys
+ * and other strings as UTF-16 code units in one buffer, the numbers in another, and an
+ * open-addressing index of its own. It holds the endusers and companies a section's landed
+ * records mention until their fold (see pending.ts).
+ *
+ * Why not a Map of objects: a table of 300,000 distinct endusers kept a pending enduser alive for
+ * a few batches each, so each one (an object, two boxed doubles, a Map entry and four strings,
+ * about 500 bytes) was promoted to V8's old generation, which grew to three times what was live:
+ * 390 MiB for a 3-million-row sync. Here an enduser costs about 150 bytes outside the JS heap,
+ * nothing for the garbage collector to trace or promote, and the fold hands the buffers to the
+ * writer thread without copying them.
+ */
+
+/** Numbers kept per row, at `row * NUMS + ...`. */
+export const FIRST = 0;
+export const LAST = 1;
+export const ACTIVITIES = 2;
+export const WEIGHT = 3;
+export const POINTS = 4;
+export const NUMS = 5;
+
+/** An enduser's string fields (its key is its ident: `x:<external id>`, else `e:<email>`). */
+export const EMAIL = 1;
+export const NAME = 2;
+export const COMPANY = 3;
+export const ENDUSER_FIELDS = 4;
+
+/** A table as handed to the writer: the buffers (transferable), their lengths, and the key order. */
+export interface PackedTable {
+  rows: number;
+  /** String fields per row, the key first. */
+  fields: number;
+  /** UTF-16 code units of every string, `length` of them used. */
+  chars: Uint16Array;
+  length: number;
+  /** Per row and field: the string's start in `chars` and its length (-1: null). */
+  spans: Int32Array;
+  /** Per row: NUMS numbers (see FIRST .. POINTS). */
+  nums: Float64Array;
+  /** Per row: a bit mask of the caller's (the actions of an enduser). */
+  bits: Int32Array;
+  /** Row numbers in the order of their keys (UTF-16 code units compared, as JS strings are). */
+  order: Int32Array;
+  /**
+   * The table's index, of no use to the writer: it travels along so that its memory is freed
+   * there, soon, rather than with the table object, which lived long enough to be promoted and
+   * waits for the main thread's next full collection.
+   */
+  index: [Int32Array, Int32Array, Int32Array];
+}
+
+const NULL_SPAN = -1;
+/** Hash slots per row of capacity, at least: at most half the slots are ever used. */
+const SLOTS_PER_ROW = 2;
+
+export class SeenTable {
+  rows = 0;
+  /** Whether the last call to {@link row} added its row. */
+  added = false;
+  #capacity: number;
+  #chars: Uint16Array;
+  #length = 0;
+  #spans: Int32Array;
+  #nums: Float64Array;
+  #bits: Int32Array;
+  #links: Int32Array;
+  /** Per row: its key's hash (for probing and growing the index without rehashing keys). */
+  #hashes: Int32Array;
+  /** Open addressing, linear probing: row + 1, 0 for an empty slot. */
+  #slots: Int32Array;
+  #packed = false;
+
+  constructor(
+    /** String fields per row, the key first. */
+    readonly fields: number,
+    /** Rows held before the buffers grow (each time to twice as many). */
+    capacity = 256,
+    /**
+     * A packed table of as many fields, done with (the writer sent it back): its buffers are
+     * taken over rather than new ones allocated.
+     */
+    reuse?: PackedTable,
+  ) {
+    if (reuse !== undefined && reuse.fields === fields) {
+      const [hashes, slots, links] = reuse.index;
+      this.#capacity = reuse.bits.length;
+      this.#chars = reuse.chars;
+      this.#spans = reuse.spans;
+      this.#nums = reuse.nums;
+      this.#bits = reuse.bits;
+      this.#links = links;
+      this.#hashes = hashes;
+      this.#slots = slots.fill(0);
+      return;
+    }
+    this.#capacity = capacity;
+    this.#chars = new Uint16Array(capacity * 32);
+    this.#spans = new Int32Array(capacity * fields * 2);
+    this.#nums = new Float64Array(capacity * NUMS);
+    this.#bits = new Int32Array(capacity);
+    this.#links = new Int32Array(capacity);
+    this.#hashes = new Int32Array(capacity);
+    this.#slots = new Int32Array(slotsFor(capacity));
+  }
+
+  /** The numbers of every row (the array is replaced as the table grows: read it after `row`). */
+  get nums(): Float64Array {
+    return this.#nums;
+  }
+
+  /** Per row: a bit mask of the caller's, packed with the table. */
+  get bits(): Int32Array {
+    return this.#bits;
+  }
+
+  /** Per row: a number of the caller's (a row of another table, say), not packed. */
+  get links(): Int32Array {
+    return this.#links;
+  }
+
+  /**
+   * Bytes its rows use of the buffers (what they hold in memory: pages never written to are
+   * not), the index counted at its load limit.
+   */
+  get bytes(): number {
+    const perRow = this.fields * 8 + NUMS * 8 + 3 * 4 + SLOTS_PER_ROW * 4;
+    return this.rows * perRow + this.#length * 2;
+  }
+
+  /**
+   * The row keyed `prefix + key` (neither concatenated: the key is hashed and compared in two
+   * parts), added with its other fields null and its numbers 0 when new (then `added` is true).
+   */
+  row(prefix: string, key: string): number {
+    if (this.#packed) throw new Error('SeenTable: row() after pack()');
+    const hash = hashOf(prefix, key);
+    const slots = this.#slots;
+    const mask = slots.length - 1;
+    for (let s = hash & mask; ; s = (s + 1) & mask) {
+      const found = slots[s] as number;
+      if (found === 0) break;
+      const r = found - 1;
+      if (this.#hashes[r] === hash && this.#keyIs(r, prefix, key)) {
+        this.added = false;
+        return r;
+      }
+    }
+    if (this.rows === this.#capacity) this.#grow();
+    const r = this.rows++;
+    this.#hashes[r] = hash;
+    this.#place(r, hash);
+    const spans = this.#spans;
+    const at = r * this.fields * 2;
+    spans[at] = this.#append(prefix, key);
+    spans[at + 1] = prefix.length + key.length;
+    for (let f = 1; f < this.fields; f++) spans[at + f * 2 + 1] = NULL_SPAN;
+    // Buffers taken over hold an earlier table's rows.
+    this.#nums.fill(0, r * NUMS, (r + 1) * NUMS);
+    this.#bits[r] = 0;
+    this.#links[r] = 0;
+    this.added = true;
+    return r;
+  }
+
+  /** Whether the key of `row` is `key` (no prefix). */
+  keyIs(row: number, key: string): boolean {
+    return this.#keyIs(row, '', key);
+  }
+
+  /** Whether string field `field` of `row` is null. */
+  isNull(row: number, field: number): boolean {
+    return this.#spans[(row * this.fields + field) * 2 + 1] === NULL_SPAN;
+  }
+
+  /** Sets string field `field` (not the key) of `row`. */
+  set(row: number, field: number, value: string): void {
+    const at = (row * this.fields + field) * 2;
+    this.#spans[at] = this.#append('', value);
+    this.#spans[at + 1] = value.length;
+  }
+
+  /** Field `field` of `row` as a string, or null. */
+  get(row: number, field: number): string | null {
+    const at = (row * this.fields + field) * 2;
+    const length = this.#spans[at + 1] as number;
+    if (length === NULL_SPAN) return null;
+    const start = this.#spans[at] as number;
+    return charsToString(this.#chars, start, start + length);
+  }
+
+  /**
+   * The table's buffers, with its rows in key order; the table takes no rows after (the buffers
+   * may be transferred to another thread).
+   */
+  pack(): PackedTable {
+    this.#packed = true;
+    const { rows, fields } = this;
+    const chars = this.#chars;
+    const spans = this.#spans;
+    const order = new Int32Array(rows);
+    for (let r = 0; r < rows; r++) order[r] = r;
+    order.sort((a, b) => {
+      const i = a * fields * 2;
+      const j = b * fields * 2;
+      return compareChars(
+        chars,
+        spans[i] as number,
+        spans[i + 1] as number,
+        spans[j] as number,
+        spans[j + 1] as number,
+      );
+    });
+    return {
+      rows,
+      fields,
+      chars,
+      length: this.#length,
+      spans,
+      nums: this.#nums,
+      bits: this.#bits,
+      order,
+      index: [this.#hashes, this.#slots, this.#links],
+    };
+  }
+
+  #keyIs(r: number, prefix: string, key: string): boolean {
+    const at = r * this.fields * 2;
+    const start = this.#spans[at] as number;
+    if (this.#spans[at + 1] !== prefix.length + key.length) return false;
+    const chars = this.#chars;
+    for (let i = 0; i < prefix.length; i++) {
+      if (chars[start + i] !== prefix.charCodeAt(i)) return false;
+    }
+    const from = start + prefix.length;
+    for (let i = 0; i < key.length; i++) {
+      if (chars[from + i] !== key.charCodeAt(i)) return false;
+    }
+    return true;
+  }
+
+  /** Appends `a + b` to the characters; returns where it starts. */
+  #append(a: string, b: string): number {
+    const start = this.#length;
+    const end = start + a.length + b.length;
+    if (end > this.#chars.length) {
+      const grown = new Uint16Array(Math.max(end, this.#chars.length * 2));
+      grown.set(this.#chars.subarray(0, start));
+      this.#chars = grown;
+    }
+    const chars = this.#chars;
+    let at = start;
+    for (let i = 0; i < a.length; i++) chars[at++] = a.charCodeAt(i);
+    for (let i = 0; i < b.length; i++) chars[at++] = b.charCodeAt(i);
+    this.#length = end;
+    return start;
+  }
+
+  #place(r: number, hash: number): void {
+    const slots = this.#slots;
+    const mask = slots.length - 1;
+    let s = hash & mask;
+    while (slots[s] !== 0) s = (s + 1) & mask;
+    slots[s] = r + 1;
+  }
+
+  #grow(): void {
+    const capacity = this.#capacity * 2;
+    const grow = <T extends Int32Array | Float64Array>(
+      old: T,
+      make: (n: number) => T,
+      n: number,
+    ) => {
+      const next = make(n);
+      next.set(old);
+      return next;
+    };
+    this.#spans = grow(this.#spans, (n) => new Int32Array(n), capacity * this.fields * 2);
+    this.#nums = grow(this.#nums, (n) => new Float64Array(n), capacity * NUMS);
+    this.#bits = grow(this.#bits, (n) => new Int32Array(n), capacity);
+    this.#links = grow(this.#links, (n) => new Int32Array(n), capacity);
+    this.#hashes = grow(this.#hashes, (n) => new Int32Array(n), capacity);
+    this.#capacity = capacity;
+    this.#slots = new Int32Array(slotsFor(capacity));
+    for (let r = 0; r < this.rows; r++) this.#place(r, this.#hashes[r] as number);
+  }
+}
+
+/** Index slots for `capacity` rows: a power of two, at least twice as many (probing masks). */
+function slotsFor(capacity: number): number {
+  let slots = 16;
+  while (slots < capacity * SLOTS_PER_ROW) slots *= 2;
+  return slots;
+}
+
+/** FNV-1a over the UTF-16 code units of `a + b`, then mixed (linear probing wants the low bits spread). */
+function hashOf(a: string, b: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < a.length; i++) h = Math.imul(h ^ a.charCodeAt(i), 0x01000193);
+  for (let i = 0; i < b.length; i++) h = Math.imul(h ^ b.charCodeAt(i), 0x01000193);
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  return h;
+}
+
+/** Compares two runs of code units as JS compares strings. */
+function compareChars(chars: Uint16Array, a: number, al: number, b: number, bl: number): number {
+  const n = Math.min(al, bl);
+  for (let i = 0; i < n; i++) {
+    const d = (chars[a + i] as number) - (chars[b + i] as number);
+    if (d !== 0) return d;
+  }
+  return al - bl;
+}
+
+/** Code units `from` to `to` as a string, exactly (lone surrogates included, unlike a TextDecoder). */
+export function charsToString(chars: Uint16Array, from: number, to: number): string {
+  const CHUNK = 4096;
+  if (to - from <= CHUNK) {
+    return String.fromCharCode.apply(null, chars.subarray(from, to) as unknown as number[]);
+  }
+  const pieces: string[] = [];
+  for (let at = from; at < to; at += CHUNK) {
+    const end = Math.min(at + CHUNK, to);
+    pieces.push(String.fromCharCode.apply(null, chars.subarray(at, end) as unknown as number[]));
+  }
+  return pieces.join('');
+}
+
+/** A packed table's strings, read back in the writer: the characters decoded once, sliced per field. */
+export class PackedStrings {
+  readonly #text: string;
+  constructor(readonly table: PackedTable) {
+    this.#text = charsToString(table.chars, 0, table.length);
+  }
+
+  /** Field `field` of `row`, or null. */
+  get(row: number, field: number): string | null {
+    const { spans, fields } = this.table;
+    const at = (row * fields + field) * 2;
+    const length = spans[at + 1] as number;
+    if (length === NULL_SPAN) return null;
+    const start = spans[at] as number;
+    return this.#text.slice(start, start + length);
+  }
+}
+
+/**
+ * Why the tables of the endusers and companies seen are handed back and forth rather than made
+ * anew for each fold: a table's buffers (megabytes each) were freed only when the writer thread's
+ * garbage collector came to them, after a few more folds had allocated theirs, and glibc's malloc
+ * then served the next ones from the main heap, which kept growing (120 MiB over a 3-million-row
+ * sync). Two sets, one filling while the writer folds the other, and no allocation after.
+ */
+export class TablePool {
+  readonly #spare = new Map<number, PackedTable>();
+
+  /** A table of `fields` string fields, on spare buffers when there are some. */
+  table(fields: number, capacity: number): SeenTable {
+    const spare = this.#spare.get(fields);
+    this.#spare.delete(fields);
+    return new SeenTable(fields, capacity, spare);
+  }
+
+  /** Keeps the buffers of tables done with (one table of each width; the rest are let go). */
+  recycle(tables: readonly PackedTable[]): void {
+    for (const t of tables) {
+      // Buffers transferred away are detached (byteLength 0): nothing to keep.
+      if (t.bits.length > 0 && !this.#spare.has(t.fields)) this.#spare.set(t.fields, t);
+    }
+  }
+}
+
+/** The buffers of a packed table (postMessage's transfer list). */
+export function tableTransferables(t: PackedTable): ArrayBuffer[] {
+  return [t.chars, t.spans, t.nums, t.bits, t.order, ...t.index].map(
+    (a) => a.buffer as ArrayBuffer,
+  );
+}
