@@ -363,6 +363,11 @@ export class TablePool {
     return new SeenTable(fields, capacity, spare);
   }
 
+  /** Lets go of the spare buffers. */
+  clear(): void {
+    this.#spare.clear();
+  }
+
   /** Keeps the buffers of tables done with (one table of each width; the rest are let go). */
   recycle(tables: readonly PackedTable[]): void {
     for (const t of tables) {

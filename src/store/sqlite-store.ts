@@ -700,9 +700,13 @@ class SqliteStore implements Store {
     return pending;
   }
 
-  /** An empty SeenSet, on the buffers of a fold done with when there are some. */
+  /**
+   * An empty SeenSet, on the buffers of a fold done with when there are some, else small ones
+   * that grow: a caught-up run makes one too (an idle tick that allocated room for 65,536
+   * endusers took 2.9 ms instead of 0.3).
+   */
   #seenSet(): SeenSet {
-    return new SeenSet(Math.min(this.#foldEvery.entries, 1 << 16), this.#tables);
+    return new SeenSet(256, this.#tables);
   }
 
   /** Waits for the section's batches handed to the writer so far, whatever their outcome. */
@@ -1188,6 +1192,8 @@ class SqliteStore implements Store {
         }
         // The run's rows reach endusers, companies and the data module's rollups now at the latest.
         this.#foldSection(run.section_id);
+        // An idle store keeps no spare tables either (tens of MiB after a run of many endusers).
+        this.#tables.clear();
         const done = st.finish.run(
           outcome.status,
           nowIso(),
