@@ -56,6 +56,10 @@ describe('SeenTable', () => {
     const strings = new PackedStrings(packed);
     expect(strings.get(rows[1] as number, 2)).toBe('name 😀');
     expect(strings.get(rows[2] as number, 0)).toBe('\ud800 lone');
+    expect(strings.get(rows[1] as number, 0, 3)).toBe('ünïcode');
+    expect(strings.startsWith(rows[1] as number, '😀')).toBe(true);
+    expect(strings.startsWith(rows[0] as number, 'x')).toBe(false);
+    expect(strings.startsWith(rows[3] as number, 'a\u0000b!')).toBe(false);
     expect(() => table.row('', 'late')).toThrow(/after pack/);
   });
 

@@ -328,21 +328,30 @@ export function charsToString(chars: Uint16Array, from: number, to: number): str
   return pieces.join('');
 }
 
-/** A packed table's strings, read back in the writer: the characters decoded once, sliced per field. */
+/** A packed table's strings, read back in the writer. */
 export class PackedStrings {
-  readonly #text: string;
-  constructor(readonly table: PackedTable) {
-    this.#text = charsToString(table.chars, 0, table.length);
-  }
+  constructor(readonly table: PackedTable) {}
 
-  /** Field `field` of `row`, or null. */
-  get(row: number, field: number): string | null {
-    const { spans, fields } = this.table;
+  /** Field `field` of `row` from its `from`th code unit on, or null. */
+  get(row: number, field: number, from = 0): string | null {
+    const { spans, fields, chars } = this.table;
     const at = (row * fields + field) * 2;
     const length = spans[at + 1] as number;
     if (length === NULL_SPAN) return null;
     const start = spans[at] as number;
-    return this.#text.slice(start, start + length);
+    return charsToString(chars, start + from, start + length);
+  }
+
+  /** Whether the key of `row` starts with `prefix`. */
+  startsWith(row: number, prefix: string): boolean {
+    const { spans, fields, chars } = this.table;
+    const at = row * fields * 2;
+    if ((spans[at + 1] as number) < prefix.length) return false;
+    const start = spans[at] as number;
+    for (let i = 0; i < prefix.length; i++) {
+      if (chars[start + i] !== prefix.charCodeAt(i)) return false;
+    }
+    return true;
   }
 }
 
