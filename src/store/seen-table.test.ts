@@ -63,6 +63,23 @@ describe('SeenTable', () => {
     expect(() => table.row('', 'late')).toThrow(/after pack/);
   });
 
+  it('keeps one byte a character until one needs two, then finds and reads every row as before', () => {
+    const table = new SeenTable(2, 4);
+    const keys = Array.from({ length: 1_000 }, (_, i) => `k${i}${i % 7 === 0 ? 'é' : ''}`);
+    keys.forEach((k) => table.set(table.row('x:', k), 1, `${k}@x.io`));
+    const narrow = table.bytes;
+    table.row('x:', 'k\u0100');
+    // The same rows take one more byte per character now (the new row's own aside).
+    expect(table.bytes).toBeGreaterThan(narrow + 10_000);
+    keys.forEach((k, r) => {
+      expect(table.row('x:', k)).toBe(r);
+      expect(table.get(r, 1)).toBe(`${k}@x.io`);
+    });
+    const packed = table.pack();
+    expect(packed.chars).toBeInstanceOf(Uint16Array);
+    expect(new PackedStrings(packed).get(1_000, 0)).toBe('x:k\u0100');
+  });
+
   it('packs its rows in the order JS compares strings (prefixes first, code units, not locale)', () => {
     const table = new SeenTable(1);
     const words = [

@@ -31,8 +31,8 @@ export interface PackedTable {
   rows: number;
   /** String fields per row, the key first. */
   fields: number;
-  /** UTF-16 code units of every string, `length` of them used. */
-  chars: Uint16Array;
+  /** UTF-16 code units of every string, `length` of them used (see Chars). */
+  chars: Chars;
   length: number;
   /** Per row and field: the string's start in `chars` and its length (-1: null). */
   spans: Int32Array;
@@ -50,6 +50,12 @@ export interface PackedTable {
   index: [Int32Array, Int32Array, Int32Array];
 }
 
+/**
+ * Code units, one byte each while none is past 0xFF (most idents, emails and names: half the
+ * memory), two bytes from the first that is.
+ */
+export type Chars = Uint8Array | Uint16Array;
+
 const NULL_SPAN = -1;
 /** Hash slots per row of capacity, at least: at most half the slots are ever used. */
 const SLOTS_PER_ROW = 2;
@@ -59,7 +65,8 @@ export class SeenTable {
   /** Whether the last call to {@link row} added its row. */
   added = false;
   #capacity: number;
-  #chars: Uint16Array;
+  #chars: Chars;
+  #wide: boolean;
   #length = 0;
   #spans: Int32Array;
   #nums: Float64Array;
@@ -86,6 +93,7 @@ export class SeenTable {
       const [hashes, slots, links] = reuse.index;
       this.#capacity = reuse.bits.length;
       this.#chars = reuse.chars;
+      this.#wide = reuse.chars instanceof Uint16Array;
       this.#spans = reuse.spans;
       this.#nums = reuse.nums;
       this.#bits = reuse.bits;
@@ -95,7 +103,8 @@ export class SeenTable {
       return;
     }
     this.#capacity = capacity;
-    this.#chars = new Uint16Array(capacity * 32);
+    this.#chars = new Uint8Array(capacity * 32);
+    this.#wide = false;
     this.#spans = new Int32Array(capacity * fields * 2);
     this.#nums = new Float64Array(capacity * NUMS);
     this.#bits = new Int32Array(capacity);
@@ -125,7 +134,7 @@ export class SeenTable {
    */
   get bytes(): number {
     const perRow = this.fields * 8 + NUMS * 8 + 3 * 4 + SLOTS_PER_ROW * 4;
-    return this.rows * perRow + this.#length * 2;
+    return this.rows * perRow + this.#length * (this.#wide ? 2 : 1);
   }
 
   /**
@@ -244,16 +253,32 @@ export class SeenTable {
     const start = this.#length;
     const end = start + a.length + b.length;
     if (end > this.#chars.length) {
-      const grown = new Uint16Array(Math.max(end, this.#chars.length * 2));
-      grown.set(this.#chars.subarray(0, start));
-      this.#chars = grown;
+      this.#chars = this.#copy(Math.max(end, this.#chars.length * 2), start);
     }
-    const chars = this.#chars;
-    let at = start;
-    for (let i = 0; i < a.length; i++) chars[at++] = a.charCodeAt(i);
-    for (let i = 0; i < b.length; i++) chars[at++] = b.charCodeAt(i);
+    this.#put(b, this.#put(a, start));
     this.#length = end;
     return start;
+  }
+
+  /** Writes `text` at `at`; returns where it ends. */
+  #put(text: string, at: number): number {
+    let chars = this.#chars;
+    for (let i = 0; i < text.length; i++) {
+      const c = text.charCodeAt(i);
+      if (c > 0xff && !this.#wide) {
+        this.#wide = true;
+        chars = this.#chars = this.#copy(chars.length, at);
+      }
+      chars[at++] = c;
+    }
+    return at;
+  }
+
+  /** The characters' first `used` in a new buffer of `length` (two bytes each once wide). */
+  #copy(length: number, used: number): Chars {
+    const chars = this.#wide ? new Uint16Array(length) : new Uint8Array(length);
+    chars.set(this.#chars.subarray(0, used));
+    return chars;
   }
 
   #place(r: number, hash: number): void {
@@ -305,7 +330,7 @@ function hashOf(a: string, b: string): number {
 }
 
 /** Compares two runs of code units as JS compares strings. */
-function compareChars(chars: Uint16Array, a: number, al: number, b: number, bl: number): number {
+function compareChars(chars: Chars, a: number, al: number, b: number, bl: number): number {
   const n = Math.min(al, bl);
   for (let i = 0; i < n; i++) {
     const d = (chars[a + i] as number) - (chars[b + i] as number);
@@ -315,7 +340,7 @@ function compareChars(chars: Uint16Array, a: number, al: number, b: number, bl: 
 }
 
 /** Code units `from` to `to` as a string, exactly (lone surrogates included, unlike a TextDecoder). */
-export function charsToString(chars: Uint16Array, from: number, to: number): string {
+export function charsToString(chars: Chars, from: number, to: number): string {
   const CHUNK = 4096;
   if (to - from <= CHUNK) {
     return String.fromCharCode.apply(null, chars.subarray(from, to) as unknown as number[]);
