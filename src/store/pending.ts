@@ -115,13 +115,13 @@ export interface FoldEvery {
 
 /**
  * Each fold upserts every enduser and company it holds, so a fold that comes later, holding more,
- * writes each one fewer times. `bytes` bounds their memory: 32 MiB is about 150,000 endusers of
- * the benchmark's kind (150 to 250 bytes each with their strings), and a fold's tables are held
+ * writes each one fewer times. `bytes` bounds their memory: 32 MiB is about 200,000 endusers of
+ * the benchmark's kind (about 150 bytes each with their strings), and a fold's tables are held
  * twice (the writer folds one while the next fills). A table of 3 million rows by 300,000
- * endusers (docs/bench.md) synced in 38 s at 8 MiB (peak RSS 201 MiB), 27 s at 16 (268), 14 s at
- * 32 (270) or 48 (262); at 30,000 entries, the bound before, in 44 s. The benchmark's million rows
- * (17,800 endusers) fold once, at the end. (Metric points are not held: each batch adds its own
- * into metric_daily, so a metrics section holds only its objects.)
+ * endusers (docs/bench.md) synced in 21 s at 16 MiB, 14-15 s at 24, 32 or 48, peaking at 205-222
+ * MiB in each case; at 30,000 entries, the bound before, it took 44 s. The benchmark's million
+ * rows (17,800 endusers) fold once, at the end. (Metric points are not held: each batch adds its
+ * own into metric_daily, so a metrics section holds only its objects.)
  */
 export const FOLD_EVERY: FoldEvery = {
   rows: 1_000_000,
