@@ -98,6 +98,16 @@ describe('SeenTable', () => {
     expect(keys(table.pack())).toEqual([...words].sort());
   });
 
+  it('allocates nothing until its first row, whatever the capacity asked (even none)', () => {
+    const empty = new SeenTable(2, 1 << 16);
+    expect(empty.nums.length).toBe(0);
+    expect(empty.pack().rows).toBe(0);
+    const none = new SeenTable(1, 0);
+    for (let i = 0; i < 100; i++) none.row('', `k${i}`);
+    expect(none.row('', 'k99')).toBe(99);
+    expect(none.get(42, 0)).toBe('k42');
+  });
+
   it('counts what its rows use, not its capacity', () => {
     const table = new SeenTable(4, 1 << 16);
     expect(table.bytes).toBe(0);
