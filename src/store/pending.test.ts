@@ -57,6 +57,20 @@ describe('Pending.due', () => {
   });
 });
 
+describe('Pending.due by bytes', () => {
+  it('is due once the endusers and companies take `bytes`, whatever their number', () => {
+    const pending = new Pending(new SeenSet(), new RollupBatch(1), 0);
+    pending.activity(click(1, 1, 'u'.repeat(1_000)));
+    const one = pending.seen.bytes;
+    expect(one).toBeGreaterThan(1_000);
+    const every = { rows: 100, entries: 100, days: 100, bytes: one * 3 };
+    pending.activity(click(2, 1, 'v'.repeat(1_000)));
+    expect(pending.due(every)).toBe(false);
+    pending.activity(click(3, 1, 'w'.repeat(1_000)));
+    expect([pending.entries, pending.due(every)]).toEqual([4, true]);
+  });
+});
+
 describe('foldRows', () => {
   it("gives every upsert's rows in the order of its table's key", () => {
     const pending = new Pending(new SeenSet(), new RollupBatch(7), 0);

@@ -29,7 +29,7 @@ describe('SeenTable', () => {
       else expect(r).toBe(seen);
       table.nums[r * NUMS + ACTIVITIES] = (table.nums[r * NUMS + ACTIVITIES] as number) + 1;
     }
-    // 'x:' takes the even i, 'e:' the odd: 2,000 keys each, as (i * 7919) % 2000 covers them all.
+    // 'x:' takes the even i, whose keys are the even residues, 'e:' the odd: 1,000 keys each.
     expect(table.rows).toBe(rows.size);
     expect(table.rows).toBe(2_000);
     // The same text split differently is the same key.

@@ -1,13 +1,13 @@
 /**
  * A table of rows keyed by a string, held in typed arrays rather than as JS objects: the keys
- * and other strings as UTF-16 code units in one buffer, the numbers in another, and an
+ * and other strings as code units in one buffer (see Chars), the numbers in another, and an
  * open-addressing index of its own. It holds the endusers and companies a section's landed
  * records mention until their fold (see pending.ts).
  *
  * Why not a Map of objects: a table of 300,000 distinct endusers kept a pending enduser alive for
  * a few batches each, so each one (an object, two boxed doubles, a Map entry and four strings,
  * about 500 bytes) was promoted to V8's old generation, which grew to three times what was live:
- * 390 MiB for a 3-million-row sync. Here an enduser costs about 150 bytes outside the JS heap,
+ * 385 MiB for a 3-million-row sync. Here an enduser costs about 150 bytes outside the JS heap,
  * nothing for the garbage collector to trace or promote, and the fold hands the buffers to the
  * writer thread without copying them.
  */
