@@ -5,7 +5,7 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
-import { Kysely, SqliteDialect } from 'kysely';
+import { Kysely, SqliteDialect } from '../store/kysely.js';
 import { migrateToLatest } from '../store/migrations.js';
 import { SQLITE_PRAGMAS } from '../store/sqlite-pragmas.js';
 import { EVENT_COLUMNS, connectMysql, eventRow, type MysqlTarget } from './dataset.js';

@@ -13,7 +13,7 @@
  * Rollups cover data landed by sections only (every `commitBatch` has one); rows whose action is
  * NULL roll up under the action `''`.
  */
-import { sql } from 'kysely';
+import { sql } from './kysely.js';
 import type { ColumnDefinitionBuilder, CreateTableBuilder, Kysely, Migration } from 'kysely';
 
 type IdColumn = (col: ColumnDefinitionBuilder) => ColumnDefinitionBuilder;

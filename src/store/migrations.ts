@@ -6,7 +6,7 @@
  *
  * Never edit a migration that has shipped: add a new one (names sort in run order).
  */
-import { Migrator, sql } from 'kysely';
+import { Migrator, sql } from './kysely.js';
 import type { ColumnDefinitionBuilder, Kysely, Migration, MigrationProvider } from 'kysely';
 import { SluiceError } from '../core/errors.js';
 import { serverMigration } from './migration-server.js';

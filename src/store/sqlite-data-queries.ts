@@ -2,7 +2,7 @@
  * DataQueries on the SQLite store's Kysely instance. Every query reads a rollup table through the
  * front of its primary key (see migration-server.ts), except an action series for one enduser.
  */
-import { sql } from 'kysely';
+import { sql } from './kysely.js';
 import type { Kysely, RawBuilder, Selectable } from 'kysely';
 import type {
   ActionSeriesQuery,

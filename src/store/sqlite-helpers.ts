@@ -2,7 +2,7 @@
  * Plumbing shared by the ports that run on the SQLite store's Kysely instance (tokens, users,
  * data queries, schedules).
  */
-import { sql } from 'kysely';
+import { sql } from './kysely.js';
 import type { Kysely } from 'kysely';
 import { SluiceError, isSluiceError } from '../core/errors.js';
 import type { Database } from './schema.js';

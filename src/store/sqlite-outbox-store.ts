@@ -1,5 +1,5 @@
 import type { Kysely } from 'kysely';
-import { sql } from 'kysely';
+import { sql } from './kysely.js';
 import type { OutboxEntry, OutboxStore } from './outbox-store.js';
 import type { Database } from './schema.js';
 

@@ -4,7 +4,7 @@
  * directly against cached better-sqlite3 statements.
  */
 import BetterSqlite3 from 'better-sqlite3';
-import { Kysely, SqliteDialect, sql } from 'kysely';
+import { Kysely, SqliteDialect, sql } from './kysely.js';
 import type { Selectable } from 'kysely';
 import { SluiceError, isSluiceError } from '../core/errors.js';
 import type {
