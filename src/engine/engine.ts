@@ -256,15 +256,11 @@ export class Engine {
       rejected: 0,
       commits: new CommitPipeline(COMMITS_IN_FLIGHT),
     };
+    const parts: RunParts = { section, run, source, plan, mapper, totals };
     // Streaming needs row ids that do not depend on the rows read with them: a unique key, or an
     // identity (a table without one numbers identical rows within what is mapped at once).
     if (sink === undefined && (plan.keyUnique || plan.identity.length > 0)) {
-      await this.streamBatches(
-        { section, run, source, plan, mapper, totals },
-        after,
-        options,
-        progress,
-      );
+      await this.streamBatches(parts, after, options, progress);
       return;
     }
     let pending: Promise<SourceRow[]> | undefined = this.readAhead(() =>
@@ -282,7 +278,7 @@ export class Engine {
         // Start the next read now so MySQL works while we map and commit this batch.
         if (full) pending = this.readAhead(() => source.readAfter(plan, lastKey, limit));
         if (full && !plan.keyUnique) {
-          await this.landWithTies(section, run, source, plan, mapper, rows, lastKey, totals, sink);
+          await this.landWithTies(parts, rows, lastKey, sink);
         } else {
           await this.land(section, run, mapper, rows, [], lastKey, firstKey, lastKey, totals, sink);
         }
@@ -297,16 +293,12 @@ export class Engine {
    * Large groups are paged by identity and committed without moving the cursor until the last page.
    */
   private async landWithTies(
-    section: StoredSection,
-    run: RunRecord,
-    source: Source,
-    plan: ReadPlan,
-    mapper: Mapper,
+    parts: RunParts,
     rows: SourceRow[],
     lastKey: string,
-    totals: Totals,
     sink: ActiveSink | undefined,
   ): Promise<void> {
+    const { section, run, source, plan, mapper, totals } = parts;
     const firstKey = rows[0]?.[0] as string;
     if (plan.identityKind === null || plan.identity.length !== 1) {
       const ties = await this.read(() => source.readTies(plan, lastKey));
@@ -316,7 +308,7 @@ export class Engine {
     await this.land(section, run, mapper, rows, [], undefined, firstKey, lastKey, totals, sink);
     // The group's pages bring the batch's rows of it again: the store would skip them, a sink not.
     const landed = new Set(mapper.rowIds(rows));
-    await this.landTiePages(section, run, source, plan, mapper, lastKey, totals, sink, landed);
+    await this.landTiePages(parts, lastKey, sink, landed);
   }
 
   /**
@@ -326,13 +318,8 @@ export class Engine {
    * each row id once anyway, a sink would send it again).
    */
   private async landTiePages(
-    section: StoredSection,
-    run: RunRecord,
-    source: Source,
-    plan: ReadPlan,
-    mapper: Mapper,
+    { section, run, source, plan, mapper, totals }: RunParts,
     lastKey: string,
-    totals: Totals,
     sink: ActiveSink | undefined,
     landed: ReadonlySet<string>,
   ): Promise<void> {
@@ -367,7 +354,7 @@ export class Engine {
    * batch of a key with ties leaves the cursor where it was until its last key's group is in.
    */
   private async streamBatches(
-    streamed: StreamedRun,
+    streamed: RunParts,
     after: string | null,
     options: RunOptions,
     progress: ((t: Totals, lastKey: string) => void) | undefined,
@@ -395,24 +382,11 @@ export class Engine {
    * left out: landed again, they would be skipped, and a batch that skips rows has the section's
    * counts read back from the store (every row landed since the last fold, at every boundary).
    */
-  private async landTies(
-    { section, run, source, plan, mapper, totals }: StreamedRun,
-    lastKey: string,
-    group: SourceRow[],
-  ): Promise<void> {
+  private async landTies(parts: RunParts, lastKey: string, group: SourceRow[]): Promise<void> {
+    const { section, run, source, plan, mapper, totals } = parts;
     const landed = new Set(mapper.rowIds(group));
     if (plan.identityKind !== null && plan.identity.length === 1) {
-      await this.landTiePages(
-        section,
-        run,
-        source,
-        plan,
-        mapper,
-        lastKey,
-        totals,
-        undefined,
-        landed,
-      );
+      await this.landTiePages(parts, lastKey, undefined, landed);
       return;
     }
     const ties = notLanded(mapper, await this.read(() => source.readTies(plan, lastKey)), landed);
@@ -426,7 +400,7 @@ export class Engine {
    * nothing was left to read.
    */
   private async streamBatch(
-    { section, run, source, plan, mapper, totals }: StreamedRun,
+    { section, run, source, plan, mapper, totals }: RunParts,
     after: string | null,
   ): Promise<{ rows: number; lastKey: string; lastGroup: SourceRow[] } | undefined> {
     const { store } = this.options;
@@ -714,8 +688,8 @@ export class Engine {
   }
 }
 
-/** What the batches of a streamed run share. */
-interface StreamedRun {
+/** What the batches of a run share. */
+interface RunParts {
   section: StoredSection;
   run: RunRecord;
   source: Source;

@@ -196,11 +196,7 @@ export class SeenTable {
 
   /** Field `field` of `row` as a string, or null. */
   get(row: number, field: number): string | null {
-    const at = (row * this.fields + field) * 2;
-    const length = this.#spans[at + 1] as number;
-    if (length === NULL_SPAN) return null;
-    const start = this.#spans[at] as number;
-    return charsToString(this.#chars, start, start + length);
+    return readField(this.#chars, this.#spans, this.fields, row, field, 0);
   }
 
   /**
@@ -242,15 +238,9 @@ export class SeenTable {
     const at = r * this.fields * 2;
     const start = this.#spans[at] as number;
     if (this.#spans[at + 1] !== prefix.length + key.length) return false;
-    const chars = this.#chars;
-    for (let i = 0; i < prefix.length; i++) {
-      if (chars[start + i] !== prefix.charCodeAt(i)) return false;
-    }
-    const from = start + prefix.length;
-    for (let i = 0; i < key.length; i++) {
-      if (chars[from + i] !== key.charCodeAt(i)) return false;
-    }
-    return true;
+    return (
+      charsAre(this.#chars, start, prefix) && charsAre(this.#chars, start + prefix.length, key)
+    );
   }
 
   /** Appends `a + b` to the characters; returns where it starts. */
@@ -364,25 +354,42 @@ export class PackedStrings {
 
   /** Field `field` of `row` from its `from`th code unit on, or null. */
   get(row: number, field: number, from = 0): string | null {
-    const { spans, fields, chars } = this.table;
-    const at = (row * fields + field) * 2;
-    const length = spans[at + 1] as number;
-    if (length === NULL_SPAN) return null;
-    const start = spans[at] as number;
-    return charsToString(chars, start + from, start + length);
+    const { chars, spans, fields } = this.table;
+    return readField(chars, spans, fields, row, field, from);
   }
 
   /** Whether the key of `row` starts with `prefix`. */
   startsWith(row: number, prefix: string): boolean {
-    const { spans, fields, chars } = this.table;
+    const { chars, spans, fields } = this.table;
     const at = row * fields * 2;
-    if ((spans[at + 1] as number) < prefix.length) return false;
-    const start = spans[at] as number;
-    for (let i = 0; i < prefix.length; i++) {
-      if (chars[start + i] !== prefix.charCodeAt(i)) return false;
-    }
-    return true;
+    return (
+      (spans[at + 1] as number) >= prefix.length && charsAre(chars, spans[at] as number, prefix)
+    );
   }
+}
+
+/** Field `field` of `row` (`fields` to a row) from its `from`th code unit on, or null. */
+function readField(
+  chars: Chars,
+  spans: Int32Array,
+  fields: number,
+  row: number,
+  field: number,
+  from: number,
+): string | null {
+  const at = (row * fields + field) * 2;
+  const length = spans[at + 1] as number;
+  if (length === NULL_SPAN) return null;
+  const start = spans[at] as number;
+  return charsToString(chars, start + from, start + length);
+}
+
+/** Whether the code units from `at` on are those of `text`. */
+function charsAre(chars: Chars, at: number, text: string): boolean {
+  for (let i = 0; i < text.length; i++) {
+    if (chars[at + i] !== text.charCodeAt(i)) return false;
+  }
+  return true;
 }
 
 /**

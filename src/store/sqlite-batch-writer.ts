@@ -114,6 +114,11 @@ export interface FoldRows {
   actionDays: ActivityDailyParams[];
 }
 
+/** A fold's tables: they travel to the writer thread and back (see TablePool). */
+export function foldTables(fold: FoldRows): PackedTable[] {
+  return [fold.endusers, fold.companies];
+}
+
 /**
  * One batch to commit: a CommitBatch (store.ts) without its records, which reach the writer
  * flattened, in parts, before it (see BatchWriterPort), and the fold due.
@@ -784,7 +789,7 @@ export class SqliteBatchWriter {
     // Folding after: landed_id has moved past this batch, which the fold covers as well.
     if (req.fold !== undefined && req.foldAfter) fold = this.#ridingFold(sectionId, req.fold);
     if (fold !== undefined) result.fold = fold;
-    if (req.fold !== undefined) result.tables = [req.fold.endusers, req.fold.companies];
+    if (req.fold !== undefined) result.tables = foldTables(req.fold);
     return { ...result, landed };
   }
 

@@ -22,6 +22,7 @@ import {
   SqliteBatchWriter,
   earlierBatchFailed,
   flattenRecords,
+  foldTables,
   type WriteRequest,
   type WriteResult,
 } from './sqlite-batch-writer.js';
@@ -475,10 +476,7 @@ class SqliteStore implements Store {
     this.#writer = writer(this.#local);
     this.#fold = sqlite.transaction((sectionId: number) => {
       const pending = this.#current(sectionId);
-      if (pending === undefined || pending.rows === 0) return;
-      const fold = foldRows(pending, pending.covered);
-      this.#local.applyFold(sectionId, fold);
-      this.#tables.recycle([fold.endusers, fold.companies]);
+      if (pending !== undefined && pending.rows > 0) this.#foldHere(sectionId, pending);
     });
     this.#land = sqlite.transaction((batch: PushedBatch, now: string) =>
       this.#landInTransaction(batch, now),
@@ -776,10 +774,15 @@ class SqliteStore implements Store {
     this.#local.addToSection(sectionId, landed.landed, rejected, landed.lastId);
     countLanded(pending, batch, landed.skipped);
     pending.covered = Math.max(pending.covered, landed.lastId);
+    this.#foldHere(sectionId, pending);
+    return { landed: landed.landed, rejected };
+  }
+
+  /** Folds pending aggregates on this connection (inside a transaction); they are done with. */
+  #foldHere(sectionId: number, pending: Pending): void {
     const fold = foldRows(pending, pending.covered);
     this.#local.applyFold(sectionId, fold);
-    this.#tables.recycle([fold.endusers, fold.companies]);
-    return { landed: landed.landed, rejected };
+    this.#tables.recycle(foldTables(fold));
   }
 
   /** Folds a section's pending aggregates (finishRun, close): the data module is then current. */

@@ -13,6 +13,7 @@ import { packRecords, transferablesOf, type PackedRecords } from './packed-recor
 import { tableTransferables } from './seen-table.js';
 import {
   earlierBatchFailed,
+  foldTables,
   type FlatRecords,
   type SqliteBatchWriter,
   type WriteRequest,
@@ -174,12 +175,9 @@ export class ThreadWriter implements BatchWriterPort {
           try {
             // A fold's tables move to the thread rather than being copied (pending.ts is done
             // with them).
-            const fold = req.fold;
             worker.postMessage(
               { op: 'commit', id, parts, req } satisfies WriterMessage,
-              fold === undefined
-                ? []
-                : [...tableTransferables(fold.endusers), ...tableTransferables(fold.companies)],
+              req.fold === undefined ? [] : foldTables(req.fold).flatMap(tableTransferables),
             );
           } catch (err) {
             this.#waiting.delete(id);
