@@ -116,12 +116,14 @@ export interface FoldEvery {
 /**
  * Each fold upserts every enduser and company it holds, so a fold that comes later, holding more,
  * writes each one fewer times. `bytes` bounds their memory: 32 MiB is about 200,000 endusers of
- * the benchmark's kind (about 150 bytes each with their strings), and a fold's tables are held
- * twice (the writer folds one while the next fills). A table of 3 million rows by 300,000
- * endusers (docs/bench.md) synced in 21 s at 16 MiB, 14-15 s at 24, 32 or 48, peaking at 205-222
- * MiB in each case; at 30,000 entries, the bound before, it took 44 s. The benchmark's million
- * rows (17,800 endusers) fold once, at the end. (Metric points are not held: each batch adds its
- * own into metric_daily, so a metrics section holds only its objects.)
+ * the benchmark's kind (about 150 bytes each with their strings), held once (the batch after a
+ * fold waits for the writer to hand the tables back). A table of 3 million rows by 300,000
+ * endusers (docs/bench.md) synced in 21 s at 16 MiB, 14-15 s at 24, 32 or 48 on one machine (its
+ * folds of about 110,000 endusers come at the million rows); at 30,000 entries, the bound before,
+ * it took 44 s. On a slower machine, 16 MiB made 8 folds instead of 2 and took 47 s instead of
+ * 28. The benchmark's million rows (17,800 endusers) fold once, at the end. (Metric points are
+ * not held: each batch adds its own into metric_daily, so a metrics section holds only its
+ * objects.)
  */
 export const FOLD_EVERY: FoldEvery = {
   rows: 1_000_000,
@@ -141,8 +143,7 @@ export class Pending {
     readonly seen: SeenSet,
     readonly rollup: RollupBatch,
     /**
-     * `sections.folded_id` when these aggregates began: rows above it are counted here (NaN
-     * until the writer answers the batch whose fold started them).
+     * `sections.folded_id` when these aggregates began: rows above it are counted here.
      */
     public base: number,
   ) {
@@ -220,7 +221,7 @@ export function countLanded(
 /**
  * A section's pending aggregates as the writer's fold takes them (see FoldRows); the endusers' and
  * companies' tables are packed, so they are done with. `through`: the highest landed row id they
- * cover (`folded_id` moves there); left out, the writer takes the rows landed before the batch.
+ * cover (`folded_id` moves there); left out, the writer takes the rows landed through the batch.
  */
 export function foldRows(pending: Pending, through?: number): FoldRows {
   const { seen, rollup } = pending;

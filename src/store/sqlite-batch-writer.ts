@@ -97,8 +97,8 @@ export type EnduserActionParams = [action: string, ident: string, sectionId: num
 /**
  * A section's pending aggregates, and the highest landed row id they cover: `sections.folded_id`
  * becomes `through` in the same transaction. Without `through` (a fold riding in a batch, built
- * while earlier batches were still in flight), they cover every row landed before that batch: the
- * writer checks that none of those batches skipped a row, and refuses the fold otherwise.
+ * while earlier batches were still in flight), they cover every row landed through that batch:
+ * the writer checks that none of those batches skipped a row, and refuses the fold otherwise.
  */
 export interface FoldRows {
   through?: number;
@@ -124,12 +124,12 @@ export function foldTables(fold: FoldRows): PackedTable[] {
  * flattened, in parts, before it (see BatchWriterPort), and the fold due.
  */
 export interface WriteRequest extends Omit<CommitBatch, 'records' | 'last'> {
-  fold?: FoldRows;
   /**
-   * The fold covers this batch's records too (the run's last batch): it is applied after them,
-   * and refused if this batch or one before it since the last fold skipped a row.
+   * The section's aggregates since its last fold, this batch's records counted in them: applied
+   * after the records, and refused if this batch or one before it since the last fold skipped a
+   * row (the counts are then too high; the store reads them back).
    */
-  foldAfter?: true;
+  fold?: FoldRows;
   /**
    * The section's counts were just read back from the store: skips the writer saw before this
    * batch are in them, and do not make the next fold suspect.
@@ -146,8 +146,6 @@ export interface WriteResult {
   lastId: number;
   /** Indexes of records not landed because their row id landed before (a lookback, a reset). */
   skipped: number[];
-  /** For a batch carrying a fold without `through`: the `folded_id` it set, or `refused`. */
-  fold?: { foldedId: number } | 'refused';
   /** The fold's tables, done with: their buffers go back for the next (see TablePool). */
   tables?: PackedTable[];
 }
@@ -388,7 +386,6 @@ export class SqliteBatchWriter {
   /** Sections with a batch that skipped rows since their last fold (its counts are too high). */
   readonly #skippedSinceFold = new Set<number>();
   readonly #landedId: BetterSqlite3.Statement<[number], { landed_id: number }>;
-  readonly #foldedId: BetterSqlite3.Statement<[number], { folded_id: number }>;
 
   constructor(sqlite: BetterSqlite3.Database) {
     const prepare = (text: string) => sqlite.prepare<unknown[]>(text);
@@ -425,7 +422,6 @@ export class SqliteBatchWriter {
     this.#addMetricDays = prepare(ADD_METRIC_DAYS);
     this.#setFolded = prepare('UPDATE sections SET folded_id = max(folded_id, ?) WHERE id = ?');
     this.#landedId = sqlite.prepare('SELECT landed_id FROM sections WHERE id = ?');
-    this.#foldedId = sqlite.prepare('SELECT folded_id FROM sections WHERE id = ?');
     // The first enduser known by an external id with this email (endusers_email_idx).
     this.#enduserByEmail = sqlite.prepare(
       `SELECT ident FROM endusers WHERE email = ? AND ident LIKE 'x:%' ORDER BY id LIMIT 1`,
@@ -762,9 +758,6 @@ export class SqliteBatchWriter {
       );
     }
     if (req.countsFresh) this.#skippedSinceFold.delete(sectionId);
-    // A fold riding here covers the rows landed before this batch, if all its batches landed.
-    let fold: WriteResult['fold'];
-    if (req.fold !== undefined && !req.foldAfter) fold = this.#ridingFold(sectionId, req.fold);
     const result = this.insertRecords(sectionId, req.dataType, parts, now);
     if (result.skipped.length > 0) this.#skippedSinceFold.add(sectionId);
     result.rejected = this.insertRejects(sectionId, runId, req.rejects, now);
@@ -786,21 +779,22 @@ export class SqliteBatchWriter {
     if (req.lease !== undefined) {
       this.#renewLease.run(req.lease.expiresAt, sectionId, req.lease.owner);
     }
-    // Folding after: landed_id has moved past this batch, which the fold covers as well.
-    if (req.fold !== undefined && req.foldAfter) fold = this.#ridingFold(sectionId, req.fold);
-    if (fold !== undefined) result.fold = fold;
-    if (req.fold !== undefined) result.tables = foldTables(req.fold);
+    // landed_id has moved past this batch, which the fold covers as well.
+    if (req.fold !== undefined) {
+      this.#ridingFold(sectionId, req.fold);
+      result.tables = foldTables(req.fold);
+    }
     return { ...result, landed };
   }
 
   /**
    * A fold without `through` covers the section's rows landed so far: applied unless a batch
-   * counted in it skipped rows (its counts are then too high; the store reads them back).
+   * counted in it skipped rows (its counts are then too high: folded_id stays, and the store
+   * reads them back).
    */
-  #ridingFold(sectionId: number, fold: FoldRows): NonNullable<WriteResult['fold']> {
-    if (fold.through === undefined && this.#skippedSinceFold.has(sectionId)) return 'refused';
+  #ridingFold(sectionId: number, fold: FoldRows): void {
+    if (fold.through === undefined && this.#skippedSinceFold.has(sectionId)) return;
     this.applyFold(sectionId, fold);
     this.#skippedSinceFold.delete(sectionId);
-    return { foldedId: this.#foldedId.get(sectionId)?.folded_id ?? 0 };
   }
 }

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import BetterSqlite3 from 'better-sqlite3';
 import { Kysely, SqliteDialect } from 'kysely';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createMigrationProvider } from '../../src/store/migrations.js';
 import { openStore } from '../../src/store/open-store.js';
 import type { Database } from '../../src/store/schema.js';
@@ -14,6 +14,7 @@ import {
   PAIRS_OF,
   type WriteRequest,
 } from '../../src/store/sqlite-batch-writer.js';
+import { TablePool, type SeenTable } from '../../src/store/seen-table.js';
 import { UNFOLDED_SQL, openSqliteStore } from '../../src/store/sqlite-store.js';
 import { ThreadWriter } from '../../src/store/sqlite-writer.js';
 import { activity, integration, section, storeBehaviour } from './store-behaviour.js';
@@ -489,6 +490,18 @@ describe.each(['inline', 'thread'] as const)('folds riding in batches (%s writer
 
   it('fold again and again on the same buffers: each enduser, company and pair once, past 31 actions', async () => {
     const { store, s, run } = await start();
+    // Per table the pool hands out: whether it is on new buffers (none until its first row).
+    const made: boolean[] = [];
+    const table = TablePool.prototype.table;
+    const tables = vi.spyOn(TablePool.prototype, 'table').mockImplementation(function (
+      this: TablePool,
+      fields: number,
+      capacity: number,
+    ) {
+      const t: SeenTable = table.call(this, fields, capacity);
+      made.push(t.nums.length === 0);
+      return t;
+    });
     const counts = new Map<string, number>();
     const pairs = new Set<string>();
     const companies = new Map<string, number>();
@@ -543,6 +556,11 @@ describe.each(['inline', 'thread'] as const)('folds riding in batches (%s writer
     await Promise.all(handed);
     await store.finishRun(run.id, { status: 'succeeded' });
     await store.close();
+    // One set of buffers for the whole run: the batch after a fold waits for the writer to hand
+    // the fold's tables back and counts on them, rather than filling a second set meanwhile.
+    tables.mockRestore();
+    expect(made.length).toBeGreaterThanOrEqual(20);
+    expect(made.filter(Boolean)).toHaveLength(2);
     const sqlite = new BetterSqlite3(join(dir, 'sluice.db'), { readonly: true });
     try {
       const rows = <T>(q: string) => sqlite.prepare(q).all() as T[];
