@@ -405,6 +405,10 @@ export class Engine {
   ): Promise<{ rows: number; lastKey: string; lastGroup: SourceRow[] } | undefined> {
     const { store } = this.options;
     for (let attempt = 1; ; attempt++) {
+      // After a batch that carries a fold, the store holds the next one's parts until the fold is
+      // done: reading meanwhile would keep a whole batch of records alive long enough for V8 to
+      // promote them (about 8 MiB a fold on a table of 300,000 endusers, all of it garbage soon).
+      await store.readyForBatch(section.id);
       const batch = store.openBatch({
         sectionId: section.id,
         runId: run.id,

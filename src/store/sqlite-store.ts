@@ -600,6 +600,14 @@ class SqliteStore implements Store {
     };
   }
 
+  async readyForBatch(sectionId: number): Promise<void> {
+    // The batches handed over so far are opened first: one of them may take the aggregates.
+    await this.#handingOver;
+    // Pending aggregates are held unless a fold took them (or they were dropped to be read back):
+    // the batch after waits for the batches in flight, the fold's among them (see #openBatch).
+    if (!this.#pending.has(sectionId)) await this.#settledFor(sectionId);
+  }
+
   /** Runs `step` after the hand-overs queued before it (they run one after another, in call order). */
   #takeTurn<T>(step: () => Promise<T>): Promise<T> {
     const turn = this.#handingOver.then(step);

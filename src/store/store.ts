@@ -181,6 +181,14 @@ export interface Store {
   openBatch(head: BatchHead): BatchStream;
 
   /**
+   * Settles when a batch of the section opened now would take its parts as they come: a store
+   * that holds the parts of the batch after a fold until the fold is done (so as to count them in
+   * the tables the fold hands back) makes its reader wait here rather than read a whole batch
+   * into memory meanwhile. Never rejects.
+   */
+  readyForBatch(sectionId: number): Promise<void>;
+
+  /**
    * Lands pushed items: records, rejects, the section's totals and their endusers, companies and
    * rollups, all in one transaction (pushed data has no run whose end would fold it).
    */

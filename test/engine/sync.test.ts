@@ -472,6 +472,47 @@ describe('lookback, reset and failures', () => {
     expect(landed('SELECT sum(activity_count) AS n FROM endusers')[0]).toEqual({ n: 20 });
   });
 
+  it('reads each streamed batch only once the store is ready for it', async () => {
+    await db.exec(`CREATE TABLE paced (id INT PRIMARY KEY, email VARCHAR(50), action VARCHAR(10))`);
+    const values = Array.from({ length: 10 }, (_, i) => `(${i + 1}, 'u${i % 3}@x.io', 'a')`);
+    await db.exec(`INSERT INTO paced VALUES ${values.join(',')}`);
+    await h.apply([activity('paced', 'id')]);
+    // The store says it is ready 20 ms late each time: no batch may be opened before.
+    const events: string[] = [];
+    const paced = new Proxy(h.store, {
+      get(target, prop) {
+        if (prop === 'readyForBatch') {
+          return async (sectionId: number) => {
+            events.push('wait');
+            await new Promise((resolve) => setTimeout(resolve, 20));
+            await target.readyForBatch(sectionId);
+            events.push('ready');
+          };
+        }
+        if (prop === 'openBatch') {
+          return (head: BatchHead): BatchStream => {
+            events.push('open');
+            return target.openBatch(head);
+          };
+        }
+        const value: unknown = Reflect.get(target, prop, target);
+        return typeof value === 'function' ? (value as () => unknown).bind(target) : value;
+      },
+    });
+    const engine = new Engine({
+      store: paced,
+      connect: () => createMysqlSource({ ...TEST_MYSQL, database: db.name }, TEST_MYSQL.password),
+    });
+    try {
+      const [result] = await engine.runAll({ section: 'paced' });
+      expect(result).toMatchObject({ status: 'succeeded', landed: 10, cursor: '10' });
+    } finally {
+      await engine.close();
+    }
+    // Batches of 3: four of them, the last one short (it ends the run).
+    expect(events).toEqual(Array.from({ length: 4 }, () => ['wait', 'ready', 'open']).flat());
+  });
+
   it('drops a batch whose read fails after parts of it were handed over, and lands it once', async () => {
     await db.exec(
       `CREATE TABLE streamed (id INT PRIMARY KEY, email VARCHAR(50), action VARCHAR(10))`,

@@ -581,6 +581,20 @@ describe.each(['inline', 'thread'] as const)('folds riding in batches (%s writer
     }
   });
 
+  it('tell a reader to wait for a fold in flight before it reads the next batch', async () => {
+    const { store, s, hand, read } = await start();
+    await hand([1, 2, 3, 4]);
+    // Due at 4 rows: this batch carries the fold, after its own records.
+    const folding = hand([5]);
+    await store.readyForBatch(s.id);
+    expect(read('SELECT folded_id FROM sections').folded_id).toBe(5);
+    expect(await folding).toEqual({ landed: 1, rejected: 0 });
+    // Nothing of the section in flight: ready at once, the aggregates held for the next batch.
+    await store.readyForBatch(s.id);
+    expect(await hand([6])).toEqual({ landed: 1, rejected: 0 });
+    await store.close();
+  });
+
   it('refuse a fold whose batches re-read landed rows, and count from the store instead', async () => {
     const { store, run, hand, read, totals } = await start();
     // The second batch re-reads the first (a lookback): two of its rows land nowhere. The fold
