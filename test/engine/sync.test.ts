@@ -6,7 +6,7 @@ import type { ActivityRecord, ReadPlan, SourceRow } from '../../src/core/types.j
 import { Engine } from '../../src/engine/engine.js';
 import { createMysqlSource } from '../../src/source/mysql-source.js';
 import type { Source } from '../../src/source/source.js';
-import type { BatchHead, BatchStream } from '../../src/store/store.js';
+import type { BatchHead, BatchStream, Store } from '../../src/store/store.js';
 import { TEST_MYSQL, createTestDatabase, type TestDatabase } from '../helpers/mariadb.js';
 import { createHarness, type Harness } from '../helpers/sluice.js';
 
@@ -45,6 +45,26 @@ const activity = (table: string, key: string, extra: Record<string, unknown> = {
   mapping: { email: 'email', action: 'action' },
   ...extra,
 });
+
+/** The harness's store with some of its methods replaced (the others bound to it). */
+function storeWith(replaced: Partial<Store>): Store {
+  return new Proxy(h.store, {
+    get(target, prop) {
+      const own: unknown = Reflect.get(replaced, prop);
+      if (own !== undefined) return own;
+      const value: unknown = Reflect.get(target, prop, target);
+      return typeof value === 'function' ? (value as () => unknown).bind(target) : value;
+    },
+  });
+}
+
+/** An engine on `store`, reading this file's test database. */
+function engineOn(store: Store): Engine {
+  return new Engine({
+    store,
+    connect: () => createMysqlSource({ ...TEST_MYSQL, database: db.name }, TEST_MYSQL.password),
+  });
+}
 
 describe('activities', () => {
   it('lands every row once, with defaults, and lands nothing when caught up', async () => {
@@ -428,30 +448,22 @@ describe('lookback, reset and failures', () => {
     // The third batch carries a record SQLite refuses (weight is NOT NULL), while the engine has
     // already handed the batches after it to the store.
     let calls = 0;
-    const flaky = new Proxy(h.store, {
-      get(target, prop) {
-        if (prop === 'openBatch') {
-          return (head: BatchHead): BatchStream => {
-            calls++;
-            const stream = target.openBatch(head);
-            if (calls !== 3) return stream;
-            return {
-              ...stream,
-              add: (records) =>
-                stream.add(
-                  records.map((r, i) => (i === 0 ? { ...r, weight: null } : r)) as ActivityRecord[],
-                ),
-            };
+    const engine = engineOn(
+      storeWith({
+        openBatch: (head: BatchHead): BatchStream => {
+          calls++;
+          const stream = h.store.openBatch(head);
+          if (calls !== 3) return stream;
+          return {
+            ...stream,
+            add: (records) =>
+              stream.add(
+                records.map((r, i) => (i === 0 ? { ...r, weight: null } : r)) as ActivityRecord[],
+              ),
           };
-        }
-        const value: unknown = Reflect.get(target, prop, target);
-        return typeof value === 'function' ? (value as () => unknown).bind(target) : value;
-      },
-    });
-    const engine = new Engine({
-      store: flaky,
-      connect: () => createMysqlSource({ ...TEST_MYSQL, database: db.name }, TEST_MYSQL.password),
-    });
+        },
+      }),
+    );
     try {
       const [failed] = await engine.runAll({ section: 'steady' });
       expect(failed).toMatchObject({ status: 'failed', errorCode: 'STORE_FAILED', cursor: '6' });
@@ -479,30 +491,20 @@ describe('lookback, reset and failures', () => {
     await h.apply([activity('paced', 'id')]);
     // The store says it is ready 20 ms late each time: no batch may be opened before.
     const events: string[] = [];
-    const paced = new Proxy(h.store, {
-      get(target, prop) {
-        if (prop === 'readyForBatch') {
-          return async (sectionId: number) => {
-            events.push('wait');
-            await new Promise((resolve) => setTimeout(resolve, 20));
-            await target.readyForBatch(sectionId);
-            events.push('ready');
-          };
-        }
-        if (prop === 'openBatch') {
-          return (head: BatchHead): BatchStream => {
-            events.push('open');
-            return target.openBatch(head);
-          };
-        }
-        const value: unknown = Reflect.get(target, prop, target);
-        return typeof value === 'function' ? (value as () => unknown).bind(target) : value;
-      },
-    });
-    const engine = new Engine({
-      store: paced,
-      connect: () => createMysqlSource({ ...TEST_MYSQL, database: db.name }, TEST_MYSQL.password),
-    });
+    const engine = engineOn(
+      storeWith({
+        readyForBatch: async (sectionId: number) => {
+          events.push('wait');
+          await new Promise((resolve) => setTimeout(resolve, 20));
+          await h.store.readyForBatch(sectionId);
+          events.push('ready');
+        },
+        openBatch: (head: BatchHead): BatchStream => {
+          events.push('open');
+          return h.store.openBatch(head);
+        },
+      }),
+    );
     try {
       const [result] = await engine.runAll({ section: 'paced' });
       expect(result).toMatchObject({ status: 'succeeded', landed: 10, cursor: '10' });
