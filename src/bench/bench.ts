@@ -61,7 +61,15 @@ interface BenchResult extends Omit<Round, 'durations'> {
   hotFunctions?: HotFunction[];
   /** With --repeat N > 1: every round's figures (the ones above are their medians). */
   rounds?: Round[];
-  machine: { node: string; cpus: number; cpuModel: string; memoryGb: number; server: string };
+  machine: {
+    node: string;
+    /** NODE_OPTIONS of the run and of its children (the project's .npmrc sets it under npm). */
+    nodeOptions: string;
+    cpus: number;
+    cpuModel: string;
+    memoryGb: number;
+    server: string;
+  };
 }
 
 /** The median (the mean of the middle two for an even count); null when any value is null. */
@@ -198,6 +206,7 @@ async function main(): Promise<void> {
         node: process.version,
         cpus: cpus().length,
         cpuModel: cpus()[0]?.model ?? 'unknown',
+        nodeOptions: process.env.NODE_OPTIONS ?? '',
         memoryGb: Math.round(totalmem() / 2 ** 30),
         server: dataset.serverVersion,
       },
@@ -270,7 +279,7 @@ function report(r: BenchResult): string {
     : '';
   return (
     `Sluice bench: ${int(r.rows)} rows per table (${r.datasetReused ? 'data set reused' : `data set generated in ${secs(d.generateMs)}`})\n` +
-    `${r.machine.cpus} x ${r.machine.cpuModel}, ${r.machine.memoryGb} GiB, Node ${r.machine.node}, ${r.machine.server}\n\n` +
+    `${r.machine.cpus} x ${r.machine.cpuModel}, ${r.machine.memoryGb} GiB, Node ${r.machine.node}${r.machine.nodeOptions ? ` (NODE_OPTIONS ${r.machine.nodeOptions})` : ''}, ${r.machine.server}\n\n` +
     `${table}\n\n` +
     `ratio vs limit   ${r.ratioVsLimit.toFixed(2)}  (activities sync / slower of raw read and raw write)\n` +
     (r.rounds
