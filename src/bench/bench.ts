@@ -19,6 +19,7 @@ import { BATCH, rawReadCli, rawReadMysql2, rawWrite } from './limits.js';
 import {
   ACTIVITIES_SECTION,
   METRICS_SECTION,
+  SYNC_NODE_OPTIONS,
   applyConfig,
   idleTicks,
   summariseCpuProfile,
@@ -63,8 +64,9 @@ interface BenchResult extends Omit<Round, 'durations'> {
   rounds?: Round[];
   machine: {
     node: string;
-    /** NODE_OPTIONS of the run and of its children (the project's .npmrc sets it under npm). */
+    /** NODE_OPTIONS of this process (the raw limits, the idle tick) and of the `sluice` children. */
     nodeOptions: string;
+    syncNodeOptions: string;
     cpus: number;
     cpuModel: string;
     memoryGb: number;
@@ -207,6 +209,7 @@ async function main(): Promise<void> {
         cpus: cpus().length,
         cpuModel: cpus()[0]?.model ?? 'unknown',
         nodeOptions: process.env.NODE_OPTIONS ?? '',
+        syncNodeOptions: SYNC_NODE_OPTIONS ?? process.env.NODE_OPTIONS ?? '',
         memoryGb: Math.round(totalmem() / 2 ** 30),
         server: dataset.serverVersion,
       },
@@ -279,7 +282,8 @@ function report(r: BenchResult): string {
     : '';
   return (
     `Sluice bench: ${int(r.rows)} rows per table (${r.datasetReused ? 'data set reused' : `data set generated in ${secs(d.generateMs)}`})\n` +
-    `${r.machine.cpus} x ${r.machine.cpuModel}, ${r.machine.memoryGb} GiB, Node ${r.machine.node}${r.machine.nodeOptions ? ` (NODE_OPTIONS ${r.machine.nodeOptions})` : ''}, ${r.machine.server}\n\n` +
+    `${r.machine.cpus} x ${r.machine.cpuModel}, ${r.machine.memoryGb} GiB, Node ${r.machine.node}, ${r.machine.server}\n` +
+    `NODE_OPTIONS: ${r.machine.syncNodeOptions || 'none'} for the syncs, ${r.machine.nodeOptions || 'none'} for the limits and the idle tick\n\n` +
     `${table}\n\n` +
     `ratio vs limit   ${r.ratioVsLimit.toFixed(2)}  (activities sync / slower of raw read and raw write)\n` +
     (r.rounds
