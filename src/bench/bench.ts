@@ -64,8 +64,9 @@ interface BenchResult extends Omit<Round, 'durations'> {
   rounds?: Round[];
   machine: {
     node: string;
-    /** NODE_OPTIONS of this process (the raw limits, the idle tick) and of the `sluice` children. */
+    /** NODE_OPTIONS of this process: the raw limits and the idle tick are measured here. */
     nodeOptions: string;
+    /** NODE_OPTIONS of the `sluice` children (the syncs; see SYNC_NODE_OPTIONS). */
     syncNodeOptions: string;
     cpus: number;
     cpuModel: string;
