@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { MAX_TEXT_LENGTH, compileMapper } from './mapping.js';
+import { MAX_TEXT_LENGTH, compileMapper, newRowIdCarry } from './mapping.js';
 import type {
   ActivityRecord,
   MetricRecord,
@@ -485,6 +485,37 @@ describe('compileMapper: row identity', () => {
     it('gives the same rows the same ids when read again', () => {
       const rows = [a, [...a], b];
       expect(m.rowIds(rows.map((r) => [...r]))).toEqual(m.rowIds(rows));
+    });
+
+    it('numbers a batch handed over in parts as one read, with a carry', () => {
+      const c: SourceRow = ['2024-01-01 00:00:01', 'a@x.io', 'login'];
+      const rows = [a, b, [...a], [...b], [...a], c, [...c]];
+      const carry = newRowIdCarry();
+      const parts = [rows.slice(0, 2), rows.slice(2, 3), rows.slice(3, 6), rows.slice(6)];
+      expect(parts.flatMap((part) => m.rowIds(part, carry))).toEqual(m.rowIds(rows));
+      // Without the carry, each part numbers from 0 again: the same ids twice.
+      expect(new Set(parts.flatMap((part) => m.rowIds(part))).size).toBeLessThan(rows.length);
+      // The date key's rows come one after another: only the last key's counts are kept.
+      expect([...carry.seen.values()]).toEqual([2]);
+    });
+
+    it('keeps the counts of a string key for the whole batch (a collation may interleave keys)', () => {
+      const s = compileMapper(
+        section({ key: 'ts', mapping: { email: 'email', action: 'event' } }),
+        plan(['ts', 'email', 'event'], {
+          identity: [],
+          identityKind: null,
+          keyUnique: false,
+          keyKind: 'string',
+        }),
+      );
+      const x: SourceRow = ['a', 'a@x.io', 'login'];
+      const y: SourceRow = ['A', 'a@x.io', 'login'];
+      const rows = [x, y, [...x], [...y], [...x]];
+      const carry = newRowIdCarry();
+      const ids = [rows.slice(0, 2), rows.slice(2)].flatMap((part) => s.rowIds(part, carry));
+      expect(ids).toEqual(s.rowIds(rows));
+      expect(new Set(ids).size).toBe(5);
     });
 
     it('gives a subset of identical rows a prefix of the ids', () => {

@@ -18,10 +18,32 @@ export interface Mapped<R> {
 }
 
 export interface Mapper {
-  /** Maps rows read with `plan` into records and rejects. Pure; `now` is the ingestion time (ISO). */
-  map(rows: SourceRow[], now: string): Mapped<ActivityRecord> | Mapped<MetricRecord>;
-  /** The identity of each row, in order (what `map` puts in `rowId`). */
-  rowIds(rows: SourceRow[]): string[];
+  /**
+   * Maps rows read with `plan` into records and rejects; `now` is the ingestion time (ISO).
+   * Pure but for `carry` (see rowIds).
+   */
+  map(
+    rows: SourceRow[],
+    now: string,
+    carry?: RowIdCarry,
+  ): Mapped<ActivityRecord> | Mapped<MetricRecord>;
+  /**
+   * The identity of each row, in order (what `map` puts in `rowId`). A table without a unique
+   * key or an identity numbers identical rows: by default within `rows`, with `carry` on from
+   * the rows given with the same carry before (the parts of one batch).
+   */
+  rowIds(rows: SourceRow[], carry?: RowIdCarry): string[];
+}
+
+/** How many of each row the calls sharing it have numbered (see Mapper.rowIds). */
+export interface RowIdCarry {
+  seen: Map<string, number>;
+  /** The key of the last row numbered. */
+  key: string | undefined;
+}
+
+export function newRowIdCarry(): RowIdCarry {
+  return { seen: new Map(), key: undefined };
 }
 
 type Field = { column: string; index: number };
@@ -94,8 +116,8 @@ export function compileMapper(section: SectionConfig, plan: ReadPlan): Mapper {
     const info = section.info.map((c) => field(plan, c) as Field);
     return {
       rowIds,
-      map(rows, now) {
-        const ids = rowIds(rows);
+      map(rows, now, carry) {
+        const ids = rowIds(rows, carry);
         const records: ActivityRecord[] = [];
         const rejects: RejectRecord[] = [];
         for (let i = 0; i < rows.length; i++) {
@@ -162,8 +184,8 @@ export function compileMapper(section: SectionConfig, plan: ReadPlan): Mapper {
   const externalId = field(plan, m.externalId) as Field;
   return {
     rowIds,
-    map(rows, now) {
-      const ids = rowIds(rows);
+    map(rows, now, carry) {
+      const ids = rowIds(rows, carry);
       const records: MetricRecord[] = [];
       const rejects: RejectRecord[] = [];
       for (let i = 0; i < rows.length; i++) {
@@ -265,10 +287,11 @@ function identityText(v: unknown): string {
 /**
  * How a row is identified, so a re-read (lookback, reset, a tie group) never lands it twice:
  * its primary or unique key when the table has one; otherwise its key plus a hash of its content
- * and its rank among identical rows in the same read. Identical rows always share a key value and
- * a key group is always read whole, so the rank is stable across reads.
+ * and its rank among identical rows in the same batch (`carry` numbers a batch read in parts as
+ * one). Identical rows always share a key value, a batch never starts inside a key's group, and
+ * a group a batch ends in is read whole with it, so the rank is stable across reads.
  */
-function compileIdentity(plan: ReadPlan): (rows: SourceRow[]) => string[] {
+function compileIdentity(plan: ReadPlan): (rows: SourceRow[], carry?: RowIdCarry) => string[] {
   if (plan.identity.length === 1 && plan.identity[0] === plan.key) {
     return (rows) => rows.map((r) => r[0] as string);
   }
@@ -280,9 +303,18 @@ function compileIdentity(plan: ReadPlan): (rows: SourceRow[]) => string[] {
     }
     return (rows) => rows.map((r) => idx.map((i) => identityText(r[i])).join('\u001f'));
   }
-  return (rows) => {
-    const seen = new Map<string, number>();
+  // Rows come in key order, so the rows of a number, date or decimal key come one after another
+  // and the count of an earlier key's rows is done with. A string key's rows need not: MySQL's
+  // collation may hold 'a' and 'A' equal and interleave them, so its counts last the batch.
+  const keyInOrder = plan.keyKind !== 'string';
+  return (rows, carry) => {
+    const c = carry ?? newRowIdCarry();
     return rows.map((r) => {
+      if (keyInOrder && r[0] !== c.key) {
+        if (c.seen.size > 0) c.seen = new Map();
+        c.key = r[0] as string;
+      }
+      const seen = c.seen;
       const h = createHash('sha1');
       for (const v of r) h.update(identityText(v)).update('\u001f');
       const digest = `${r[0] as string}\u001f${h.digest('base64url').slice(0, 22)}`;

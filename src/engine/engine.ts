@@ -2,7 +2,7 @@ import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { SluiceError, isSluiceError } from '../core/errors.js';
 import { keyMinus, keyPosition } from '../core/keys.js';
-import { compileMapper, type Mapper } from '../core/mapping.js';
+import { compileMapper, newRowIdCarry, type Mapper, type RowIdCarry } from '../core/mapping.js';
 import { planSection } from '../core/plan.js';
 import type { ReadPlan, RejectRecord, RunRecord, SourceRow } from '../core/types.js';
 import { deliverOutbox, type DeliveryOptions } from '../sink/deliver.js';
@@ -227,9 +227,8 @@ export class Engine {
   }
 
   /**
-   * The batch loop: read ahead one batch while the previous one is mapped and committed. A unique
-   * key landing in the store streams its batches instead (streamBatches); keys with ties, whose
-   * last key's group is read at a batch boundary, and sinks take whole batches.
+   * The batch loop: read ahead one batch while the previous one is mapped and committed. A section
+   * landing in the store streams its batches instead (streamBatches); a sink takes whole batches.
    */
   private async catchUp(
     section: StoredSection,
@@ -257,9 +256,9 @@ export class Engine {
       commits: new CommitPipeline(COMMITS_IN_FLIGHT),
     };
     const parts: RunParts = { section, run, source, plan, mapper, totals };
-    // Streaming needs row ids that do not depend on the rows read with them: a unique key, or an
-    // identity (a table without one numbers identical rows within what is mapped at once).
-    if (sink === undefined && (plan.keyUnique || plan.identity.length > 0)) {
+    // A sink takes whole batches. (A table without a unique key or an identity numbers identical
+    // rows within a batch: its parts share a RowIdCarry.)
+    if (sink === undefined) {
       await this.streamBatches(parts, after, options, progress);
       return;
     }
@@ -384,13 +383,28 @@ export class Engine {
    */
   private async landTies(parts: RunParts, lastKey: string, group: SourceRow[]): Promise<void> {
     const { section, run, source, plan, mapper, totals } = parts;
-    const landed = new Set(mapper.rowIds(group));
+    // Identical rows (a table numbering them) share the key: the group's rows are numbered as
+    // the batch numbered them, and the rows of the group read again go on from there.
+    const carry = newRowIdCarry();
+    const landed = new Set(mapper.rowIds(group, carry));
     if (plan.identityKind !== null && plan.identity.length === 1) {
       await this.landTiePages(parts, lastKey, undefined, landed);
       return;
     }
     const ties = notLanded(mapper, await this.read(() => source.readTies(plan, lastKey)), landed);
-    await this.land(section, run, mapper, [], ties, lastKey, lastKey, lastKey, totals, undefined);
+    await this.land(
+      section,
+      run,
+      mapper,
+      [],
+      ties,
+      lastKey,
+      lastKey,
+      lastKey,
+      totals,
+      undefined,
+      carry,
+    );
   }
 
   /**
@@ -416,6 +430,8 @@ export class Engine {
       });
       const now = new Date().toISOString();
       const rejects: RejectRecord[] = [];
+      // The batch's parts number identical rows as one (a table without a unique key or identity).
+      const carry = newRowIdCarry();
       let firstKey: string | undefined;
       let lastKey: string | undefined;
       /** The rows read so far that share the last key (a key with ties only). */
@@ -434,7 +450,7 @@ export class Engine {
             for (let k = i; k < part.length; k++) lastGroup.push(part[k] as SourceRow);
           }
           lastKey = key;
-          const mapped = mapper.map(part, now);
+          const mapped = mapper.map(part, now, carry);
           for (const reject of mapped.rejects) rejects.push(reject);
           batch.add(mapped.records);
         });
@@ -482,6 +498,8 @@ export class Engine {
     keyTo: string,
     totals: Totals,
     sink: ActiveSink | undefined,
+    /** Where the numbering of identical rows goes on from (see landTies). */
+    carry?: RowIdCarry,
   ): Promise<void> {
     const now = new Date().toISOString();
     let all = rows;
@@ -490,7 +508,7 @@ export class Engine {
       all = rows.concat(notLanded(mapper, extra, new Set(mapper.rowIds(rows))));
     }
     const { records, rejects } =
-      all.length > 0 ? mapper.map(all, now) : { records: [], rejects: [] };
+      all.length > 0 ? mapper.map(all, now, carry) : { records: [], rejects: [] };
     // With a sink, the mapped batch joins the outbox in the same commit as its cursor.
     const outbox = sink && {
       bodies: sink.sink.encode(section.dataType, records),

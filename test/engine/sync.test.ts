@@ -311,6 +311,61 @@ describe('keys', () => {
     expect(landed('SELECT count(*) AS n FROM activities')[0]?.n).toBe(50);
   });
 
+  it('streams a table without a unique key in parts, numbering identical rows across them', async () => {
+    // 6,000 rows, the first 3,000 sharing one timestamp, then groups of 700; 150 different rows
+    // per group, each about 20 times over, spread through its group: identical rows fall in
+    // different parts (256 rows) of a batch (2,500), and in both batches a group straddles.
+    await db.exec(
+      `CREATE TABLE ties_none (ts DATETIME, email VARCHAR(50), action VARCHAR(10), KEY (ts))`,
+    );
+    const values = Array.from({ length: 6000 }, (_, k) => {
+      const i = k + 1;
+      const second = i <= 3000 ? 0 : Math.floor(i / 700);
+      return `('2024-01-01 00:00:${String(second).padStart(2, '0')}', 'u${i % 50}@x.io', 'a${i % 3}')`;
+    });
+    await db.exec(`INSERT INTO ties_none VALUES ${values.join(',')}`);
+    await h.apply([activity('ties_none', 'ts', { batchSize: 2500 })]);
+    const exact = () =>
+      landed(`SELECT count(*) AS n, count(DISTINCT row_id) AS d,
+        (SELECT sum(activity_count) FROM endusers) AS counted FROM activities`)[0];
+    expect(await h.sync('ties_none')).toMatchObject({
+      landed: 6000,
+      cursor: '2024-01-01 00:00:08',
+    });
+    expect(exact()).toEqual({ n: 6000, d: 6000, counted: 6000 });
+    // A reset re-reads it all, in other batches' company: nothing lands twice.
+    const s = (await h.store.listSections()).find((x) => x.name === 'ties_none');
+    await h.store.setCursor(s?.id ?? 0, null);
+    expect(await h.sync('ties_none')).toMatchObject({ landed: 0, rowsRead: 6000 });
+    expect(exact()).toEqual({ n: 6000, d: 6000, counted: 6000 });
+  });
+
+  it('lands identical rows once when a case-insensitive key interleaves them with others', async () => {
+    // 'k' and 'K' are one key to MySQL's collation and come in any order; 900 rows of it, 20
+    // different ones over and over, then 300 of 'm': batches of 500 end inside the group, parts
+    // of 256 split it, and the next batch starts after all of it.
+    await db.exec(
+      `CREATE TABLE ties_ci (k VARCHAR(10) COLLATE utf8mb4_general_ci, email VARCHAR(50),
+         action VARCHAR(10), KEY (k))`,
+    );
+    const values = Array.from({ length: 1200 }, (_, i) =>
+      i < 900
+        ? `('${i % 2 === 0 ? 'k' : 'K'}', 'u${i % 10}@x.io', 'a')`
+        : `('m', 'u${i % 7}@x.io', 'a')`,
+    );
+    await db.exec(`INSERT INTO ties_ci VALUES ${values.join(',')}`);
+    await h.apply([activity('ties_ci', 'k', { batchSize: 500 })]);
+    const exact = () =>
+      landed(`SELECT count(*) AS n, count(DISTINCT row_id) AS d,
+        (SELECT sum(activity_count) FROM endusers) AS counted FROM activities`)[0];
+    expect(await h.sync('ties_ci')).toMatchObject({ landed: 1200, cursor: 'm' });
+    expect(exact()).toEqual({ n: 1200, d: 1200, counted: 1200 });
+    const s = (await h.store.listSections()).find((x) => x.name === 'ties_ci');
+    await h.store.setCursor(s?.id ?? 0, null);
+    expect(await h.sync('ties_ci')).toMatchObject({ landed: 0 });
+    expect(exact()).toEqual({ n: 1200, d: 1200, counted: 1200 });
+  });
+
   it('streams batches of a key with ties in parts, with a one-column or a two-column identity', async () => {
     // 6,000 rows: the first 3,000 share one timestamp (a group wider than a batch), then groups
     // of 700; batches of 2,500 reach the store in parts of 1,024 and end inside groups.
