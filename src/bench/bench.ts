@@ -210,7 +210,7 @@ async function main(): Promise<void> {
         cpus: cpus().length,
         cpuModel: cpus()[0]?.model ?? 'unknown',
         nodeOptions: process.env.NODE_OPTIONS ?? '',
-        syncNodeOptions: SYNC_NODE_OPTIONS ?? process.env.NODE_OPTIONS ?? '',
+        syncNodeOptions: SYNC_NODE_OPTIONS,
         memoryGb: Math.round(totalmem() / 2 ** 30),
         server: dataset.serverVersion,
       },

@@ -17,12 +17,13 @@ import { BATCH } from './limits.js';
 const SLUICE_BIN = fileURLToPath(new URL('../../bin/sluice.js', import.meta.url));
 
 /**
- * NODE_OPTIONS for the `sluice` children, when given apart from the benchmark's own: `npm run
- * bench` measures the raw limits in its own process with Node's defaults, and runs the sync with
- * the NODE_OPTIONS that npm hands `npx sluice` in the project folder (.npmrc). A smaller young
- * generation made the mysql2 raw read, which holds whole 10,000-row batches, 30% slower.
+ * NODE_OPTIONS for the `sluice` children: `npm run bench` measures the raw limits in its own
+ * process with Node's defaults, and hands the children apart the NODE_OPTIONS that npm gives
+ * `npx sluice` in the project folder (.npmrc); run otherwise, they get this process's. A smaller
+ * young generation made the mysql2 raw read, which holds whole 10,000-row batches, 30% slower.
  */
-export const SYNC_NODE_OPTIONS = process.env.SLUICE_BENCH_SYNC_NODE_OPTIONS;
+export const SYNC_NODE_OPTIONS =
+  process.env.SLUICE_BENCH_SYNC_NODE_OPTIONS ?? process.env.NODE_OPTIONS ?? '';
 
 /** Section names in the benchmark's config. */
 export const ACTIVITIES_SECTION = 'activities';
@@ -86,7 +87,7 @@ export function runSluice(
         stdio: ['ignore', 'pipe', 'pipe'],
         env: {
           ...process.env,
-          ...(SYNC_NODE_OPTIONS === undefined ? {} : { NODE_OPTIONS: SYNC_NODE_OPTIONS }),
+          NODE_OPTIONS: SYNC_NODE_OPTIONS,
           SLUICE_BENCH_MYSQL_PASSWORD: target.password,
         },
       },

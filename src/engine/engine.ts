@@ -279,7 +279,7 @@ export class Engine {
         if (full && !plan.keyUnique) {
           await this.landWithTies(parts, rows, lastKey, sink);
         } else {
-          await this.land(section, run, mapper, rows, [], lastKey, firstKey, lastKey, totals, sink);
+          await this.land(parts, rows, [], lastKey, firstKey, lastKey, sink);
         }
         progress?.(totals, lastKey);
       }
@@ -297,14 +297,14 @@ export class Engine {
     lastKey: string,
     sink: ActiveSink | undefined,
   ): Promise<void> {
-    const { section, run, source, plan, mapper, totals } = parts;
+    const { source, plan, mapper } = parts;
     const firstKey = rows[0]?.[0] as string;
     if (plan.identityKind === null || plan.identity.length !== 1) {
       const ties = await this.read(() => source.readTies(plan, lastKey));
-      await this.land(section, run, mapper, rows, ties, lastKey, firstKey, lastKey, totals, sink);
+      await this.land(parts, rows, ties, lastKey, firstKey, lastKey, sink);
       return;
     }
-    await this.land(section, run, mapper, rows, [], undefined, firstKey, lastKey, totals, sink);
+    await this.land(parts, rows, [], undefined, firstKey, lastKey, sink);
     // The group's pages bring the batch's rows of it again: the store would skip them, a sink not.
     const landed = new Set(mapper.rowIds(rows));
     await this.landTiePages(parts, lastKey, sink, landed);
@@ -317,11 +317,12 @@ export class Engine {
    * each row id once anyway, a sink would send it again).
    */
   private async landTiePages(
-    { section, run, source, plan, mapper, totals }: RunParts,
+    parts: RunParts,
     lastKey: string,
     sink: ActiveSink | undefined,
     landed: ReadonlySet<string>,
   ): Promise<void> {
+    const { section, source, plan, mapper } = parts;
     const idIndex = plan.columns.indexOf(plan.identity[0] as string);
     let afterIdentity: string | null = null;
     for (;;) {
@@ -329,18 +330,8 @@ export class Engine {
         source.readTies(plan, lastKey, { afterIdentity, limit: section.batchSize }),
       );
       const done = page.length < section.batchSize;
-      await this.land(
-        section,
-        run,
-        mapper,
-        [],
-        notLanded(mapper, page, landed),
-        done ? lastKey : undefined,
-        lastKey,
-        lastKey,
-        totals,
-        sink,
-      );
+      const rest = notLanded(mapper, page, landed);
+      await this.land(parts, [], rest, done ? lastKey : undefined, lastKey, lastKey, sink);
       if (done) return;
       const last = page[page.length - 1]?.[idIndex];
       afterIdentity = Buffer.isBuffer(last) ? last.toString('utf8') : String(last);
@@ -382,7 +373,7 @@ export class Engine {
    * counts read back from the store (every row landed since the last fold, at every boundary).
    */
   private async landTies(parts: RunParts, lastKey: string, group: SourceRow[]): Promise<void> {
-    const { section, run, source, plan, mapper, totals } = parts;
+    const { source, plan, mapper } = parts;
     // Identical rows (a table numbering them) share the key: the group's rows are numbered as
     // the batch numbered them, and the rows of the group read again go on from there.
     const carry = newRowIdCarry();
@@ -392,19 +383,7 @@ export class Engine {
       return;
     }
     const ties = notLanded(mapper, await this.read(() => source.readTies(plan, lastKey)), landed);
-    await this.land(
-      section,
-      run,
-      mapper,
-      [],
-      ties,
-      lastKey,
-      lastKey,
-      lastKey,
-      totals,
-      undefined,
-      carry,
-    );
+    await this.land(parts, [], ties, lastKey, lastKey, lastKey, undefined, carry);
   }
 
   /**
@@ -488,15 +467,12 @@ export class Engine {
   }
 
   private async land(
-    section: StoredSection,
-    run: RunRecord,
-    mapper: Mapper,
+    { section, run, mapper, totals }: RunParts,
     rows: SourceRow[],
     extra: SourceRow[],
     cursor: string | undefined,
     keyFrom: string,
     keyTo: string,
-    totals: Totals,
     sink: ActiveSink | undefined,
     /** Where the numbering of identical rows goes on from (see landTies). */
     carry?: RowIdCarry,
