@@ -4,13 +4,23 @@ import { SluiceError, isSluiceError } from '../core/errors.js';
 import { keyMinus, keyPosition } from '../core/keys.js';
 import { compileMapper, newRowIdCarry, type Mapper, type RowIdCarry } from '../core/mapping.js';
 import { planSection } from '../core/plan.js';
-import type { ReadPlan, RejectRecord, RunRecord, SourceRow } from '../core/types.js';
+import type {
+  ActivityRecord,
+  DataType,
+  MetricRecord,
+  ReadPlan,
+  RejectRecord,
+  RunRecord,
+  SourceRow,
+} from '../core/types.js';
 import { deliverOutbox, type DeliveryOptions } from '../sink/deliver.js';
 import { PlanhatSink } from '../sink/planhat-sink.js';
 import type { Sink } from '../sink/sink.js';
 import type { Source } from '../source/source.js';
 import type { OutboxStore } from '../store/outbox-store.js';
 import type {
+  BatchStream,
+  BatchTail,
   CommitResult,
   LockOwner,
   Store,
@@ -91,6 +101,8 @@ interface ActiveSink {
   /** The records land in the store as well (sink `both`). */
   alsoInStore: boolean;
   target: string;
+  /** The delivery asked for last: deliveries run one after another (see deliverInTurn). */
+  turn: Promise<void>;
 }
 
 interface CachedPlan {
@@ -226,10 +238,7 @@ export class Engine {
     return result;
   }
 
-  /**
-   * The batch loop: read ahead one batch while the previous one is mapped and committed. A section
-   * landing in the store streams its batches instead (streamBatches); a sink takes whole batches.
-   */
+  /** The batch loop (see streamBatches), from the cursor or the lookback window behind it. */
   private async catchUp(
     section: StoredSection,
     run: RunRecord,
@@ -241,7 +250,6 @@ export class Engine {
   ): Promise<void> {
     // startRun read the cursor under the lock: the section object may be older than that.
     const cursor = run.cursor;
-    const limit = section.batchSize;
     let after = cursor;
     if (cursor !== null && section.lookback !== undefined) {
       after = keyMinus(plan.keyKind, plan.keyScale, cursor, section.lookback);
@@ -255,59 +263,12 @@ export class Engine {
       rejected: 0,
       commits: new CommitPipeline(COMMITS_IN_FLIGHT),
     };
-    const parts: RunParts = { section, run, source, plan, mapper, totals };
-    // A sink takes whole batches. (A table without a unique key or an identity numbers identical
-    // rows within a batch: its parts share a RowIdCarry.)
-    if (sink === undefined) {
-      await this.streamBatches(parts, after, options, progress);
-      return;
-    }
-    let pending: Promise<SourceRow[]> | undefined = this.readAhead(() =>
-      source.readAfter(plan, after, limit),
+    await this.streamBatches(
+      { section, run, source, plan, mapper, totals, sink },
+      after,
+      options,
+      progress,
     );
-    await totals.commits.around(async () => {
-      while (pending) {
-        if (options.signal?.aborted) break;
-        const rows: SourceRow[] = await pending;
-        pending = undefined;
-        if (rows.length === 0) break;
-        const firstKey = rows[0]?.[0] as string;
-        const lastKey = rows[rows.length - 1]?.[0] as string;
-        const full = rows.length === limit;
-        // Start the next read now so MySQL works while we map and commit this batch.
-        if (full) pending = this.readAhead(() => source.readAfter(plan, lastKey, limit));
-        if (full && !plan.keyUnique) {
-          await this.landWithTies(parts, rows, lastKey, sink);
-        } else {
-          await this.land(parts, rows, [], lastKey, firstKey, lastKey, sink);
-        }
-        progress?.(totals, lastKey);
-      }
-    });
-  }
-
-  /**
-   * A full batch whose last key may continue past the LIMIT: read that key's whole group (MySQL
-   * equality, so collations agree) and land it with the batch; rows seen twice share an identity.
-   * Large groups are paged by identity and committed without moving the cursor until the last page.
-   */
-  private async landWithTies(
-    parts: RunParts,
-    rows: SourceRow[],
-    lastKey: string,
-    sink: ActiveSink | undefined,
-  ): Promise<void> {
-    const { source, plan, mapper } = parts;
-    const firstKey = rows[0]?.[0] as string;
-    if (plan.identityKind === null || plan.identity.length !== 1) {
-      const ties = await this.read(() => source.readTies(plan, lastKey));
-      await this.land(parts, rows, ties, lastKey, firstKey, lastKey, sink);
-      return;
-    }
-    await this.land(parts, rows, [], undefined, firstKey, lastKey, sink);
-    // The group's pages bring the batch's rows of it again: the store would skip them, a sink not.
-    const landed = new Set(mapper.rowIds(rows));
-    await this.landTiePages(parts, lastKey, sink, landed);
   }
 
   /**
@@ -319,7 +280,6 @@ export class Engine {
   private async landTiePages(
     parts: RunParts,
     lastKey: string,
-    sink: ActiveSink | undefined,
     landed: ReadonlySet<string>,
   ): Promise<void> {
     const { section, source, plan, mapper } = parts;
@@ -331,7 +291,7 @@ export class Engine {
       );
       const done = page.length < section.batchSize;
       const rest = notLanded(mapper, page, landed);
-      await this.land(parts, [], rest, done ? lastKey : undefined, lastKey, lastKey, sink);
+      await this.land(parts, [], rest, done ? lastKey : undefined, lastKey, lastKey);
       if (done) return;
       const last = page[page.length - 1]?.[idIndex];
       afterIdentity = Buffer.isBuffer(last) ? last.toString('utf8') : String(last);
@@ -339,9 +299,9 @@ export class Engine {
   }
 
   /**
-   * The batch loop of a section landing in the store: each batch streams into the store while
-   * MySQL sends it (see streamBatch), and the next is read while the store commits it. A full
-   * batch of a key with ties leaves the cursor where it was until its last key's group is in.
+   * The batch loop: each batch streams into the store (and a sink's outbox) while MySQL sends it
+   * (see streamBatch), and the next is read while the store commits it. A full batch of a key
+   * with ties leaves the cursor where it was until its last key's group is in.
    */
   private async streamBatches(
     streamed: RunParts,
@@ -379,34 +339,35 @@ export class Engine {
     const carry = newRowIdCarry();
     const landed = new Set(mapper.rowIds(group, carry));
     if (plan.identityKind !== null && plan.identity.length === 1) {
-      await this.landTiePages(parts, lastKey, undefined, landed);
+      await this.landTiePages(parts, lastKey, landed);
       return;
     }
     const ties = notLanded(mapper, await this.read(() => source.readTies(plan, lastKey)), landed);
-    await this.land(parts, [], ties, lastKey, lastKey, lastKey, undefined, carry);
+    await this.land(parts, [], ties, lastKey, lastKey, lastKey, carry);
   }
 
   /**
-   * One batch, streamed: each part of the keyset read is mapped and handed to the
-   * store as MySQL sends it, so no row lives longer than its part (the batch commits once read).
-   * A read that fails drops what was handed over and is retried like any read. Undefined when
-   * nothing was left to read.
+   * One batch, streamed: each part of the keyset read is mapped and handed to the store (or
+   * encoded for a sink's outbox) as MySQL sends it, so no row lives longer than its part (the
+   * batch commits once read). A read that fails drops what was handed over and is retried like
+   * any read. Undefined when nothing was left to read.
    */
   private async streamBatch(
-    { section, run, source, plan, mapper, totals }: RunParts,
+    parts: RunParts,
     after: string | null,
   ): Promise<{ rows: number; lastKey: string; lastGroup: SourceRow[] } | undefined> {
+    const { section, run, source, plan, mapper, sink } = parts;
     const { store } = this.options;
     for (let attempt = 1; ; attempt++) {
       // After a batch that carries a fold, the store holds the next one's parts until the fold is
       // done: reading meanwhile would keep a whole batch of records alive long enough for V8 to
       // promote them (about 8 MiB a fold on a table of 300,000 endusers, all of it garbage soon).
       await store.readyForBatch(section.id);
-      const batch = store.openBatch({
-        sectionId: section.id,
-        runId: run.id,
-        dataType: section.dataType,
-      });
+      const batch = outlet(
+        store.openBatch({ sectionId: section.id, runId: run.id, dataType: section.dataType }),
+        section.dataType,
+        sink,
+      );
       const now = new Date().toISOString();
       const rejects: RejectRecord[] = [];
       // The batch's parts number identical rows as one (a table without a unique key or identity).
@@ -445,7 +406,7 @@ export class Engine {
         return undefined;
       }
       const full = rows === section.batchSize;
-      const commit = batch.commit({
+      const { commit, queued } = batch.commit({
         rejects,
         // A full batch of a key with ties: the cursor moves once the last key's group is in.
         cursor: full && !plan.keyUnique ? undefined : lastKey,
@@ -456,7 +417,7 @@ export class Engine {
         // A batch short of the limit is the run's last (streamBatches stops after it).
         ...(full ? {} : { last: true as const }),
       });
-      await totals.commits.add(async () => account(totals, rows, await commit), commit);
+      await this.handOver(parts, rows, commit, queued);
       return { rows, lastKey, lastGroup };
     }
   }
@@ -466,17 +427,18 @@ export class Engine {
     return { owner: this.owner.id, expiresAt: new Date(Date.now() + this.lockTtlMs).toISOString() };
   }
 
+  /** Maps rows read apart from a streamed batch (a tie group) and commits them as a batch. */
   private async land(
-    { section, run, mapper, totals }: RunParts,
+    parts: RunParts,
     rows: SourceRow[],
     extra: SourceRow[],
     cursor: string | undefined,
     keyFrom: string,
     keyTo: string,
-    sink: ActiveSink | undefined,
     /** Where the numbering of identical rows goes on from (see landTies). */
     carry?: RowIdCarry,
   ): Promise<void> {
+    const { section, run, mapper, sink } = parts;
     const now = new Date().toISOString();
     let all = rows;
     if (extra.length > 0) {
@@ -485,36 +447,44 @@ export class Engine {
     }
     const { records, rejects } =
       all.length > 0 ? mapper.map(all, now, carry) : { records: [], rejects: [] };
-    // With a sink, the mapped batch joins the outbox in the same commit as its cursor.
-    const outbox = sink && {
-      bodies: sink.sink.encode(section.dataType, records),
-      records: records.length,
-      alsoInStore: sink.alsoInStore,
-    };
-    const { store } = this.options;
-    const commit = store.commitBatch({
-      sectionId: section.id,
-      runId: run.id,
-      dataType: section.dataType,
-      records: sink && !sink.alsoInStore ? [] : records,
+    const batch = outlet(
+      this.options.store.openBatch({
+        sectionId: section.id,
+        runId: run.id,
+        dataType: section.dataType,
+      }),
+      section.dataType,
+      sink,
+    );
+    batch.add(records);
+    const rowsRead = rows.length + extra.length;
+    const { commit, queued } = batch.commit({
       rejects,
       cursor,
-      rowsRead: rows.length + extra.length,
+      rowsRead,
       keyFrom,
       keyTo,
       lease: this.lease(),
-      ...(outbox ? { outbox } : {}),
     });
-    // The accounting keeps numbers only, so the batch's rows are garbage once mapped.
-    const rowsRead = rows.length + extra.length;
-    if (sink) {
-      // Each batch is delivered once committed, and one delivery at a time: no pipelining.
+    await this.handOver(parts, rowsRead, commit, queued);
+  }
+
+  /**
+   * Takes a batch handed to the store into the run's pipeline: the store commits batches in
+   * order while the run reads and maps the next one. Once committed, the batch is counted (the
+   * accounting keeps numbers only, so its rows are garbage once mapped) and, when it queued
+   * bodies in a sink's outbox, the outbox is delivered, one delivery at a time.
+   */
+  private async handOver(
+    { section, totals, sink }: RunParts,
+    rowsRead: number,
+    commit: Promise<CommitResult>,
+    queued: boolean,
+  ): Promise<void> {
+    await totals.commits.add(async () => {
       account(totals, rowsRead, await commit);
-      if (outbox && outbox.bodies.length > 0) await this.deliver(section, sink);
-      return;
-    }
-    // Handed over: the store commits batches in order, while this run reads and maps the next.
-    await totals.commits.add(async () => account(totals, rowsRead, await commit), commit);
+      if (sink !== undefined && queued) await this.deliverInTurn(section, sink);
+    }, commit);
   }
 
   /** The section's sink, with its token resolved; undefined when it lands in the store alone. */
@@ -558,7 +528,20 @@ export class Engine {
       signal,
       alsoInStore: section.sink.type === 'both',
       target: sink.redactedUrl(section.dataType),
+      turn: Promise.resolve(),
     };
+  }
+
+  /**
+   * Delivers the section's outbox once the deliveries asked for before have settled: a run's
+   * batches commit while the one before is being delivered, and two deliveries at once would
+   * send the same entries twice.
+   */
+  private deliverInTurn(section: StoredSection, sink: ActiveSink): Promise<void> {
+    // A delivery that failed fails the ones after it: they would only try its entry again.
+    const turn = sink.turn.then(() => this.deliver(section, sink));
+    sink.turn = turn;
+    return turn;
   }
 
   /** Delivers the section's outbox (retrying per deliverOutbox); throws SINK_* when it cannot. */
@@ -571,13 +554,6 @@ export class Engine {
       ...(sink.signal ? { signal: sink.signal } : {}),
       ...(log ? { log: (e: Record<string, unknown>) => log({ section: section.name, ...e }) } : {}),
     });
-  }
-
-  /** Starts a read whose result is awaited later; a failure surfaces at that await, not as an unhandled rejection. */
-  private readAhead<T>(fn: () => Promise<T>): Promise<T> {
-    const p = this.read(fn);
-    p.catch(() => undefined);
-    return p;
   }
 
   /** A read with retries on transient errors (lost connection, timeout), with doubling backoff. */
@@ -694,6 +670,43 @@ interface RunParts {
   plan: ReadPlan;
   mapper: Mapper;
   totals: Totals;
+  /** Where the section delivers besides (or instead of) the store. */
+  sink: ActiveSink | undefined;
+}
+
+/**
+ * A batch's way out: its records go to the store's batch (unless a sink takes them alone) and,
+ * with a sink, are encoded for its outbox as they come; the bodies commit with the batch.
+ */
+function outlet(
+  batch: BatchStream,
+  kind: DataType,
+  sink: ActiveSink | undefined,
+): {
+  add(records: ActivityRecord[] | MetricRecord[]): void;
+  commit(tail: BatchTail): { commit: Promise<CommitResult>; queued: boolean };
+  abort(): Promise<void>;
+} {
+  const encoder = sink?.sink.encoder(kind);
+  const toStore = sink === undefined || sink.alsoInStore;
+  let encoded = 0;
+  return {
+    add(records) {
+      if (encoder !== undefined) {
+        encoder.add(records);
+        encoded += records.length;
+      }
+      if (toStore) batch.add(records);
+    },
+    commit(tail) {
+      if (sink === undefined || encoder === undefined)
+        return { commit: batch.commit(tail), queued: false };
+      const bodies = encoder.finish();
+      const outbox = { bodies, records: encoded, alsoInStore: sink.alsoInStore };
+      return { commit: batch.commit({ ...tail, outbox }), queued: bodies.length > 0 };
+    },
+    abort: () => batch.abort(),
+  };
 }
 
 interface Totals {

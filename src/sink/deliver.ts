@@ -1,3 +1,4 @@
+import { release } from '../core/bytes.js';
 import { SluiceError } from '../core/errors.js';
 import type { OutboxStore } from '../store/outbox-store.js';
 import { SinkDeliveryError, type Sink } from './sink.js';
@@ -36,7 +37,8 @@ export async function deliverOutbox(
   const started = Date.now();
   let delivered = 0;
   for (;;) {
-    const entries = await outbox.pending(sectionId, 20);
+    // Two bodies at a time: each may be 32 MB, and a backlog would otherwise be held at once.
+    const entries = await outbox.pending(sectionId, 2);
     if (entries.length === 0) return delivered;
     for (const entry of entries) {
       for (let attempt = 1; ; attempt++) {
@@ -44,6 +46,10 @@ export async function deliverOutbox(
         try {
           await sink.send(entry.kind, entry.body);
           await outbox.markDelivered(entry.id);
+          const bytes =
+            typeof entry.body === 'string' ? Buffer.byteLength(entry.body) : entry.body.byteLength;
+          // Read for this delivery alone: freed now rather than when V8 gets round to it.
+          if (typeof entry.body !== 'string') release([entry.body]);
           options.log?.({
             level: 'info',
             event: 'sink_delivery',
@@ -52,7 +58,7 @@ export async function deliverOutbox(
             target: options.target,
             attempt,
             status: 'delivered',
-            bytes: Buffer.byteLength(entry.body),
+            bytes,
             ms: Date.now() - t0,
           });
           delivered++;

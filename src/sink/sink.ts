@@ -4,11 +4,22 @@
  */
 import type { ActivityRecord, DataType, MetricRecord } from '../core/types.js';
 
+/**
+ * One batch's request bodies, built as its records are read: a part's records are encoded when
+ * added, so only their JSON text lives until the batch commits.
+ */
+export interface BodyEncoder {
+  /** Encodes the next records of the batch. */
+  add(records: ActivityRecord[] | MetricRecord[]): void;
+  /** The batch's bodies (UTF-8 JSON), in order, each under the sink's size limit; call once. */
+  finish(): Uint8Array[];
+}
+
 export interface Sink {
-  /** Request bodies (JSON text) for one batch of records, in order, each under the sink's size limit. */
-  encode(kind: DataType, records: ActivityRecord[] | MetricRecord[]): string[];
+  /** An encoder for one batch of records of a kind. */
+  encoder(kind: DataType): BodyEncoder;
   /** Sends one body; resolves once accepted, else throws a {@link SinkDeliveryError}. */
-  send(kind: DataType, body: string): Promise<void>;
+  send(kind: DataType, body: string | Uint8Array): Promise<void>;
 }
 
 /** A failed delivery: `retryable` for network errors, 429 and 5xx; anything else stops the section. */

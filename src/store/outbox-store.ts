@@ -11,8 +11,8 @@ export interface OutboxEntry {
   sectionId: number;
   runId: number;
   kind: DataType;
-  /** The JSON request body, as sent. */
-  body: string;
+  /** The JSON request body, as sent: UTF-8 bytes (text in entries queued by Sluice 0.x before them). */
+  body: string | Uint8Array;
   createdAt: string;
   attempts: number;
   deliveredAt: string | null;

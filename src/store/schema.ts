@@ -300,8 +300,8 @@ export interface OutboxTable {
   run_id: number;
   /** `activities` (bulk analytics) or `metrics` (dimensiondata). */
   kind: DataType;
-  /** The JSON request body, as sent. */
-  body: string;
+  /** The JSON request body, as sent: a BLOB of UTF-8 (TEXT in rows queued before bodies were bytes). */
+  body: string | Uint8Array;
   created_at: string;
   attempts: Generated<number>;
   delivered_at: string | null;

@@ -6,6 +6,7 @@
  * in the writer thread (sqlite-writer-thread.ts), where SQLite's work overlaps the main thread's
  * reading, mapping and aggregating. Everything crossing to it is plain data (structured clone).
  */
+import { release } from '../core/bytes.js';
 import type BetterSqlite3 from 'better-sqlite3';
 import type { Selectable } from 'kysely';
 import { SluiceError } from '../core/errors.js';
@@ -466,12 +467,17 @@ export class SqliteBatchWriter {
    * commits nothing on failure.
    */
   commit(req: WriteRequest, parts: Iterable<FlatRecords>): WriteResult {
-    if (this.#failedRuns.has(req.runId)) throw earlierBatchFailed(req);
     try {
-      return this.#commit.immediate(req, parts);
-    } catch (err) {
-      this.#failedRuns.add(req.runId);
-      throw err;
+      if (this.#failedRuns.has(req.runId)) throw earlierBatchFailed(req);
+      try {
+        return this.#commit.immediate(req, parts);
+      } catch (err) {
+        this.#failedRuns.add(req.runId);
+        throw err;
+      }
+    } finally {
+      // Written or refused, the outbox bodies are done with (the store took them, see store.ts).
+      if (req.outbox !== undefined) release(req.outbox.bodies);
     }
   }
 

@@ -570,8 +570,10 @@ class SqliteStore implements Store {
       },
       commit: (tail) => {
         end('commit');
+        // A batch given no part opens now: in a turn of its own, before its commit's turn.
+        const ready = opening();
         const handed = this.#takeTurn(async () => {
-          const o = await opening();
+          const o = await ready;
           if (broken !== undefined) throw broken.error;
           return this.#commitOpened(head, o, tail);
         });

@@ -8,6 +8,7 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
+import { movableBuffers } from '../core/bytes.js';
 import { ERROR_CATALOGUE, SluiceError, type ErrorCode } from '../core/errors.js';
 import { packRecords, transferablesOf, type PackedRecords } from './packed-records.js';
 import { tableTransferables } from './seen-table.js';
@@ -173,12 +174,12 @@ export class ThreadWriter implements BatchWriterPort {
           if (this.#waiting.size === 0) worker.ref();
           this.#waiting.set(id, { runId: req.runId, resolve, reject });
           try {
-            // A fold's tables move to the thread rather than being copied (pending.ts is done
-            // with them).
-            worker.postMessage(
-              { op: 'commit', id, parts, req } satisfies WriterMessage,
-              req.fold === undefined ? [] : foldTables(req.fold).flatMap(tableTransferables),
-            );
+            // A fold's tables and the outbox bodies move to the thread rather than being
+            // copied (pending.ts and the engine are done with them).
+            worker.postMessage({ op: 'commit', id, parts, req } satisfies WriterMessage, [
+              ...(req.fold === undefined ? [] : foldTables(req.fold).flatMap(tableTransferables)),
+              ...movableBuffers(req.outbox?.bodies ?? []),
+            ]);
           } catch (err) {
             this.#waiting.delete(id);
             if (this.#waiting.size === 0) worker.unref();

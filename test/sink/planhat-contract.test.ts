@@ -1,7 +1,10 @@
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { ACTIVITY_FIELDS, METRIC_FIELDS } from '../../src/core/ingest.js';
 import type { ActivityRecord, MetricRecord } from '../../src/core/types.js';
 import { PlanhatSink, parseRetryAfter } from '../../src/sink/planhat-sink.js';
+import { SinkDeliveryError } from '../../src/sink/sink.js';
 
 /** The field names Planhat's analytics API documents (issue 4), pinned here on purpose. */
 const DOCUMENTED_ACTIVITY = [
@@ -29,6 +32,11 @@ function activity(i: number, extra: Partial<ActivityRecord> = {}): ActivityRecor
   };
 }
 
+/** A body's items. */
+function json(body: Uint8Array | undefined): unknown {
+  return JSON.parse(new TextDecoder().decode(body));
+}
+
 describe('Planhat request bodies', () => {
   it('sends activities with the documented field names, absent targets absent, info as an object', () => {
     const [body] = sink.encode('activities', [
@@ -42,7 +50,7 @@ describe('Planhat request bodies', () => {
       }),
       activity(2),
     ]);
-    expect(JSON.parse(body ?? '')).toEqual([
+    expect(json(body)).toEqual([
       {
         email: 'u1@x.io',
         externalId: 'u-1',
@@ -70,7 +78,7 @@ describe('Planhat request bodies', () => {
       },
     ];
     const [body] = sink.encode('metrics', records);
-    const items = JSON.parse(body ?? '') as Record<string, unknown>[];
+    const items = json(body) as Record<string, unknown>[];
     expect(items).toEqual([
       {
         dimensionId: 'seats',
@@ -93,10 +101,8 @@ describe('Planhat request bodies', () => {
     const records = Array.from({ length: 100 }, (_, i) => activity(i));
     const bodies = small.encode('activities', records);
     expect(bodies.length).toBeGreaterThan(5);
-    for (const b of bodies) expect(Buffer.byteLength(b)).toBeLessThanOrEqual(1000);
-    const emails = bodies.flatMap((b) =>
-      (JSON.parse(b) as { email: string }[]).map((a) => a.email),
-    );
+    for (const b of bodies) expect(b.byteLength).toBeLessThanOrEqual(1000);
+    const emails = bodies.flatMap((b) => (json(b) as { email: string }[]).map((a) => a.email));
     expect(emails).toEqual(records.map((r) => r.email));
   });
 
@@ -105,7 +111,7 @@ describe('Planhat request bodies', () => {
     const records = Array.from({ length: 40 }, (_, i) => activity(i, { name: big }));
     const bodies = sink.encode('activities', records);
     expect(bodies).toHaveLength(2);
-    for (const b of bodies) expect(Buffer.byteLength(b)).toBeLessThan(32 * 1024 * 1024);
+    for (const b of bodies) expect(b.byteLength).toBeLessThan(32 * 1024 * 1024);
   });
 
   it('posts to the documented paths, and logs them with the token redacted', () => {
@@ -119,5 +125,99 @@ describe('Planhat request bodies', () => {
     expect(parseRetryAfter('soon')).toBeUndefined();
     const now = Date.parse('2024-03-01T09:00:00Z');
     expect(parseRetryAfter('Fri, 01 Mar 2024 09:00:05 GMT', now)).toBe(5000);
+  });
+});
+
+describe('Planhat requests over HTTP', () => {
+  /** A local endpoint answering each request with `answer`; closed after the test. */
+  async function endpoint(
+    answer: (req: IncomingMessage, res: ServerResponse, body: Buffer) => void,
+  ): Promise<{ baseUrl: string; close: () => Promise<void> }> {
+    const server = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => answer(req, res, Buffer.concat(chunks)));
+    });
+    await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
+    const { port } = server.address() as AddressInfo;
+    return {
+      baseUrl: `http://127.0.0.1:${port}`,
+      close: () => {
+        server.closeAllConnections();
+        return new Promise((ok) => server.close(() => ok()));
+      },
+    };
+  }
+
+  it('posts the body bytes as they are, with their length, to the path of the kind', async () => {
+    const seen: { url?: string; type?: string; length?: string; body?: string }[] = [];
+    const e = await endpoint((req, res, body) => {
+      seen.push({
+        url: req.url,
+        type: req.headers['content-type'],
+        length: req.headers['content-length'],
+        body: body.toString('utf8'),
+      });
+      res.end('{"processed":1}');
+    });
+    try {
+      const s = new PlanhatSink({ baseUrl: e.baseUrl, token: 't/0k' });
+      const [body] = s.encode('activities', [activity(1, { name: 'Zoë 🚀' })]);
+      await s.send('activities', body ?? new Uint8Array());
+      await s.send('metrics', '[]');
+      expect(seen).toEqual([
+        {
+          url: '/analytics/bulk/t%2F0k',
+          type: 'application/json',
+          length: String(body?.byteLength),
+          body: '[{"weight":1,"date":"2024-03-01T09:00:00.000Z","email":"u1@x.io","name":"Zoë 🚀"}]',
+        },
+        { url: '/dimensiondata/t%2F0k', type: 'application/json', length: '2', body: '[]' },
+      ]);
+    } finally {
+      await e.close();
+    }
+  });
+
+  it('retries an endpoint that does not answer within the time limit, or closes mid-answer', async () => {
+    const silent = await endpoint(() => undefined);
+    const cut = await endpoint((_req, res) => {
+      res.writeHead(200, { 'content-length': '100' });
+      res.write('{"proc');
+      setTimeout(() => res.destroy(), 20);
+    });
+    try {
+      const slow = new PlanhatSink({ baseUrl: silent.baseUrl, token: 't', timeoutMs: 200 });
+      await expect(slow.send('activities', '[]')).rejects.toMatchObject({
+        name: 'SinkDeliveryError',
+        retryable: true,
+        message: 'network error: no answer within 200 ms',
+      });
+      const broken = new PlanhatSink({ baseUrl: cut.baseUrl, token: 't' });
+      await expect(broken.send('activities', '[]')).rejects.toMatchObject({
+        name: 'SinkDeliveryError',
+        retryable: true,
+        message: expect.stringMatching(/^network error: (ECONNRESET|aborted)/),
+      });
+    } finally {
+      await silent.close();
+      await cut.close();
+    }
+  });
+
+  it('refuses with the status, the start of the answer and Retry-After', async () => {
+    const e = await endpoint((_req, res) => {
+      res.writeHead(429, { 'retry-after': '7' });
+      res.end('slow down '.repeat(100));
+    });
+    try {
+      const s = new PlanhatSink({ baseUrl: e.baseUrl, token: 't' });
+      const err = (await s.send('activities', '[]').catch((x: unknown) => x)) as SinkDeliveryError;
+      expect(err).toBeInstanceOf(SinkDeliveryError);
+      expect(err).toMatchObject({ retryable: true, status: 429, retryAfterMs: 7000 });
+      expect(err.message).toBe(`HTTP 429: ${'slow down '.repeat(30)}`);
+    } finally {
+      await e.close();
+    }
   });
 });

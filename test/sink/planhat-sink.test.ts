@@ -3,9 +3,10 @@ import { createServer, type Server } from 'node:http';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { parseConfig } from '../../src/core/config.js';
 import { Engine } from '../../src/engine/engine.js';
+import { PlanhatSink } from '../../src/sink/planhat-sink.js';
 import { createMysqlSource } from '../../src/source/mysql-source.js';
 import { openOutboxStore, openStore, openTokenStore } from '../../src/store/open-store.js';
 import type { OutboxStore } from '../../src/store/outbox-store.js';
@@ -65,8 +66,11 @@ interface Sender {
   outbox: OutboxStore;
   engine: Engine;
   events: Record<string, unknown>[];
-  /** Applies both sections with `sink`; `eventsKey` keys the events section (default `id`). */
-  apply(sink: unknown, eventsKey?: string): Promise<void>;
+  /**
+   * Applies both sections with `sink`; `eventsKey` keys the events section (default `id`),
+   * `eventsBatch` is its batch size (default BATCH).
+   */
+  apply(sink: unknown, eventsKey?: string, eventsBatch?: number): Promise<void>;
 }
 
 /** The sending Sluice: its own store, an engine with an outbox, and the MySQL test database. */
@@ -99,7 +103,7 @@ async function openSender(env: Record<string, string> = {}, maxWaitMs = 20_000):
     outbox,
     engine,
     events,
-    async apply(sink, eventsKey = 'id') {
+    async apply(sink, eventsKey = 'id', eventsBatch = BATCH) {
       const parsed = parseConfig({
         integration: {
           name: 'shop',
@@ -117,7 +121,7 @@ async function openSender(env: Record<string, string> = {}, maxWaitMs = 20_000):
             dataType: 'activities',
             table: 'events',
             key: eventsKey,
-            batchSize: BATCH,
+            batchSize: eventsBatch,
             mapping: {
               email: 'email',
               companyExternalId: 'account',
@@ -240,6 +244,40 @@ describe('Planhat sink against a second Sluice server', () => {
     // Logs name the endpoint, never the token.
     expect(JSON.stringify(s.events)).not.toContain(secret);
     expect(deliveries[0]?.target).toBe(`${r.baseUrl}/analytics/bulk/***`);
+  });
+
+  it('encodes a batch for the outbox part by part, as MySQL sends it, into one body', async () => {
+    const rx = await receiver();
+    const r = rx.current;
+    const { secret } = await receiverToken(r, 'parts');
+    const s = await openSender();
+    await s.apply(
+      { type: 'planhat', planhat: { baseUrl: r.baseUrl, token: secret } },
+      'id',
+      EVENTS,
+    );
+    const parts: number[] = [];
+    const encoder = PlanhatSink.prototype.encoder;
+    const spy = vi.spyOn(PlanhatSink.prototype, 'encoder').mockImplementation(function (
+      this: PlanhatSink,
+      kind,
+    ) {
+      const real = encoder.call(this, kind);
+      return {
+        add: (records) => {
+          parts.push(records.length);
+          real.add(records);
+        },
+        finish: () => real.finish(),
+      };
+    });
+    cleanups.push(() => Promise.resolve(spy.mockRestore()));
+    const [result] = await s.engine.runAll({ section: 'events' });
+    expect(result).toMatchObject({ status: 'succeeded', landed: EVENTS, rowsRead: EVENTS });
+    // The whole table is one batch of 1,000 rows, read and encoded 256 rows at a time.
+    expect(parts).toEqual([256, 256, 256, 232]);
+    expect(s.events.filter((e) => e.event === 'sink_delivery')).toHaveLength(1);
+    expect(landedActivities(r)).toEqual(await sourceActivities());
   });
 
   it("sends each row of a key with ties once: rows of a batch's last key are not sent again with their group", async () => {
@@ -399,9 +437,13 @@ describe('Planhat sink against a second Sluice server', () => {
     expect(result?.errorCode).toBe('SINK_UNAVAILABLE');
     expect(result?.error).toContain('ECONNREFUSED');
     expect(Date.now() - started).toBeLessThan(5000);
-    expect(result?.cursor).toBe(String(BATCH));
+    // Batches go on committing to the outbox while one is delivered, at most two ahead of it:
+    // every batch the cursor passed waits there.
+    const batches = Number(result?.cursor) / BATCH;
+    expect(batches).toBeGreaterThanOrEqual(1);
+    expect(batches).toBeLessThanOrEqual(3);
     const [, usage] = await s.store.listSections('shop');
-    expect(await s.outbox.pending(usage?.id ?? -1, 10)).toHaveLength(1);
+    expect(await s.outbox.pending(usage?.id ?? -1, 10)).toHaveLength(batches);
     const attempts = s.events.filter((e) => e.event === 'sink_delivery');
     expect(attempts.length).toBeGreaterThan(1);
     expect(attempts.every((e) => e.status === 'retry' && e.section === 'usage')).toBe(true);
@@ -420,12 +462,15 @@ describe('Planhat sink against a second Sluice server', () => {
     expect(failed?.errorCode).toBe('SINK_REJECTED');
     expect(failed?.error).toContain('HTTP 401');
     expect(failed?.error).not.toContain(revoked.secret);
-    // The first batch committed to the outbox with its cursor, and stays there.
-    expect(failed?.cursor).toBe(String(BATCH));
+    // The batches committed to the outbox with their cursor (at most two after the one refused)
+    // stay there; only the first was tried.
+    const batches = Number(failed?.cursor) / BATCH;
+    expect(batches).toBeGreaterThanOrEqual(1);
+    expect(batches).toBeLessThanOrEqual(3);
     const [section] = await s.store.listSections('shop');
     const kept = await s.outbox.pending(section?.id ?? -1, 100);
-    expect(kept).toHaveLength(1);
-    expect(kept[0]?.attempts).toBe(1);
+    expect(kept).toHaveLength(batches);
+    expect(kept.map((e) => e.attempts)).toEqual([1, ...kept.slice(1).map(() => 0)]);
     expect(kept[0]?.lastError).toContain('401');
     expect(sums(r).count).toBe(0);
 

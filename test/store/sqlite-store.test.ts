@@ -654,6 +654,56 @@ describe.each(['inline', 'thread'] as const)('folds riding in batches (%s writer
     await store.close();
   });
 
+  it('commit a streamed batch given no part (a sink taking the records alone), after one that was', async () => {
+    const { store, s, run, read } = await start();
+    const first = store.openBatch({ sectionId: s.id, runId: run.id, dataType: 'activities' });
+    first.add([activity(1, { externalId: 'u1' })]);
+    const landed = first.commit({
+      rejects: [],
+      cursor: '1',
+      rowsRead: 1,
+      keyFrom: '1',
+      keyTo: '1',
+    });
+    const bodyOnly = store.openBatch({ sectionId: s.id, runId: run.id, dataType: 'activities' });
+    // A body larger than Buffer's pool is taken: moved to the writer and freed once written.
+    const big = Buffer.allocUnsafeSlow(100_000).fill('x');
+    big.write('["', 0);
+    big.write('"]', big.length - 2);
+    const small = Buffer.from('[{"externalId":"u2"}]');
+    const queued = bodyOnly.commit({
+      rejects: [],
+      cursor: '3',
+      rowsRead: 2,
+      keyFrom: '2',
+      keyTo: '3',
+      outbox: {
+        bodies: [small, big],
+        records: 2,
+        alsoInStore: false,
+      },
+    });
+    expect(await Promise.all([landed, queued])).toEqual([
+      { landed: 1, rejected: 0 },
+      { landed: 2, rejected: 0 },
+    ]);
+    expect(read('SELECT count(*) AS n FROM activities').n).toBe(1);
+    expect(read('SELECT count(*) AS n FROM outbox').n).toBe(2);
+    expect(read('SELECT length(body) AS n FROM outbox ORDER BY id DESC').n).toBe(100_000);
+    expect(big.byteLength).toBe(0);
+    // A small one is copied: it may share Buffer's pool with others.
+    expect(small.toString()).toBe('[{"externalId":"u2"}]');
+    expect(
+      read(
+        'SELECT sections.cursor, rows_read FROM sections JOIN runs ON runs.section_id = sections.id',
+      ),
+    ).toEqual({
+      cursor: '3',
+      rows_read: 3,
+    });
+    await store.close();
+  });
+
   it('refuse the fold of a last batch that re-read landed rows, and fold from the store at the end', async () => {
     const { store, run, hand, read, totals } = await start();
     await hand([1, 2]);
