@@ -19,7 +19,7 @@ export interface DeliveryOptions {
 }
 
 /**
- * Delivers a section's outbox in id order, one body in flight at a time: each is marked delivered
+ * Delivers a section's outbox in id order, one body in flight at a time: each leaves the outbox
  * only after the endpoint accepted it, so a crash resends at most that one body and skips none.
  * Retries network errors, 429 and 5xx with exponential backoff and full jitter (at least what
  * Retry-After asks); a 4xx other than 429 throws SINK_REJECTED and leaves the entry queued.
@@ -45,7 +45,7 @@ export async function deliverOutbox(
         const t0 = Date.now();
         try {
           await sink.send(entry.kind, entry.body);
-          await outbox.markDelivered(entry.id);
+          await outbox.delivered(entry.id);
           const bytes =
             typeof entry.body === 'string' ? Buffer.byteLength(entry.body) : entry.body.byteLength;
           // Read for this delivery alone: freed now rather than when V8 gets round to it.

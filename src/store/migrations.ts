@@ -352,6 +352,13 @@ function migrations(dialect: StoreDialect): Record<string, Migration> {
             last_date = ${greatest}(metric_daily.last_date, excluded.last_date)`.execute(db);
       },
     },
+    '0010_outbox_delivered_leave': {
+      async up(db: Kysely<unknown>): Promise<void> {
+        // A delivered entry was kept with its body, about 400 bytes a row sent, for ever: the
+        // outbox now holds only what is still to deliver (delivered_at stays, always NULL).
+        await sql`DELETE FROM outbox WHERE delivered_at IS NOT NULL`.execute(db);
+      },
+    },
   };
 }
 

@@ -1,6 +1,6 @@
 /**
  * The outbox of sections that deliver to a Planhat sink: batches committed with their cursor
- * (Store.commitBatch with `outbox`), delivered in id order per section, then marked. A small port
+ * (Store.commitBatch with `outbox`), delivered in id order per section, each removed once accepted. A small port
  * beside the Store, in the same database (on SQLite it shares the store's connection).
  */
 import type { DataType } from '../core/types.js';
@@ -24,8 +24,8 @@ export interface OutboxStore {
   pending(sectionId: number, limit: number): Promise<OutboxEntry[]>;
   /** Counts a delivery attempt that failed, with its error. */
   recordFailure(id: number, error: string): Promise<void>;
-  /** Marks an entry delivered (counting the attempt that did it). */
-  markDelivered(id: number): Promise<void>;
+  /** Removes an entry the endpoint accepted: the outbox holds what is still to deliver, no more. */
+  delivered(id: number): Promise<void>;
   /** The decrypted literal tenant token of the section's sink, when one is stored. */
   sinkToken(sectionId: number): Promise<string | undefined>;
 }

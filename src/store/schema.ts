@@ -304,6 +304,7 @@ export interface OutboxTable {
   body: string | Uint8Array;
   created_at: string;
   attempts: Generated<number>;
+  /** Always NULL: an entry leaves once delivered (migration 0010 removed those kept before). */
   delivered_at: string | null;
   last_error: string | null;
 }

@@ -37,12 +37,8 @@ export function openSqliteOutboxStore(
         .where('id', '=', id)
         .execute();
     },
-    async markDelivered(id) {
-      await db
-        .updateTable('outbox')
-        .set({ attempts: sql`attempts + 1`, delivered_at: new Date().toISOString() })
-        .where('id', '=', id)
-        .execute();
+    async delivered(id) {
+      await db.deleteFrom('outbox').where('id', '=', id).execute();
     },
     sinkToken,
   };

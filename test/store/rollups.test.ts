@@ -7,7 +7,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { ActivityRecord, MetricRecord, SectionConfig } from '../../src/core/types.js';
 import type { DataQueries } from '../../src/store/data-queries.js';
 import { createMigrationProvider } from '../../src/store/migrations.js';
-import { openDataQueries, openStore } from '../../src/store/open-store.js';
+import { openDataQueries, openOutboxStore, openStore } from '../../src/store/open-store.js';
 import type { Store } from '../../src/store/store.js';
 
 let dir: string;
@@ -397,5 +397,22 @@ describe('rollups kept by commitBatch', () => {
       }),
       expect.objectContaining({ externalId: 'beta', activities: 0, metricPoints: 1 }),
     ]);
+  });
+});
+
+describe('the outbox, migrated', () => {
+  it('drops the entries delivered before, and keeps what is still to deliver (text bodies too)', async () => {
+    const { db, now } = await storeAt('0009_metric_daily_per_batch');
+    await sql`INSERT INTO outbox (section_id, run_id, kind, body, created_at, attempts, delivered_at) VALUES
+      (1, 1, 'activities', '[{"email":"sent@x.io"}]', ${now}, 1, ${now}),
+      (1, 1, 'activities', '[{"email":"queued@x.io"}]', ${now}, 0, NULL)`.execute(db);
+    await db.destroy();
+
+    await open();
+    const pending = await openOutboxStore(store).pending(1, 10);
+    expect(pending.map((e) => [e.body, e.attempts])).toEqual([['[{"email":"queued@x.io"}]', 0]]);
+    const raw = new BetterSqlite3(join(dir, 'sluice.db'), { readonly: true });
+    expect(raw.prepare('SELECT count(*) AS n FROM outbox').get()).toEqual({ n: 1 });
+    raw.close();
   });
 });
