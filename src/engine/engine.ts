@@ -175,16 +175,21 @@ export class Engine {
   async runSection(section: StoredSection, options: RunOptions = {}): Promise<SectionResult> {
     const { store } = this.options;
     const started = Date.now();
-    if (!(await store.acquireLock(section.id, this.owner, this.lockTtlMs))) {
+    const begun = await store.beginRun(section.id, options.trigger ?? 'cli', {
+      owner: this.owner,
+      ttlMs: this.lockTtlMs,
+    });
+    if (begun === undefined) {
       return {
         ...skipped(section, 'another process is running this section'),
         errorCode: 'SECTION_LOCKED',
       };
     }
-    let run: RunRecord | undefined;
+    let run: RunRecord = begun;
     let warnings: string[] = [];
+    // The run's end releases the lock with it; when ending it failed, the lock is released alone.
+    let released = false;
     try {
-      run = await store.startRun(section.id, options.trigger ?? 'cli');
       try {
         const integration = await store.getIntegration(section.integration);
         if (!integration)
@@ -196,17 +201,19 @@ export class Engine {
         // Leftovers of an earlier run go first: the outbox is delivered in order.
         if (sink) await this.deliver(section, sink);
         await this.catchUp(section, run, source, cached, options, started, sink);
-        run = await store.finishRun(run.id, { status: 'succeeded' });
+        run = await store.finishRun(run.id, { status: 'succeeded' }, this.owner);
+        released = true;
       } catch (err) {
         const e = asSluiceError(err);
         // A lost connection or dropped table invalidates what we cached about this source.
         this.plans.delete(section.id);
         if (e.code.startsWith('MYSQL_')) await this.dropSource(section.integration);
-        run = await store.finishRun(run.id, {
-          status: 'failed',
-          error: e.message,
-          errorCode: e.code,
-        });
+        run = await store.finishRun(
+          run.id,
+          { status: 'failed', error: e.message, errorCode: e.code },
+          this.owner,
+        );
+        released = true;
         this.options.log?.({
           level: 'error',
           event: 'run_failed',
@@ -216,7 +223,7 @@ export class Engine {
         });
       }
     } finally {
-      await store.releaseLock(section.id, this.owner);
+      if (!released) await store.releaseLock(section.id, this.owner);
     }
     const result: SectionResult = {
       integration: section.integration,

@@ -407,6 +407,16 @@ class SqliteStore implements Store {
   readonly #tables = new TablePool();
   readonly #runs: SqliteRunStatements;
   readonly #startRun: BetterSqlite3.Transaction<(sectionId: number, trigger: string) => RunRecord>;
+  readonly #beginRun: BetterSqlite3.Transaction<
+    (sectionId: number, trigger: string, owner: LockOwner, ttlMs: number) => RunRecord | undefined
+  >;
+  readonly #endRun: BetterSqlite3.Transaction<
+    (
+      run: RunRow,
+      outcome: { status: 'succeeded' | 'failed'; error?: string; errorCode?: string },
+      release: LockOwner | undefined,
+    ) => RunRecord
+  >;
   readonly #foldState: BetterSqlite3.Statement<
     [number],
     { data_type: string; landed_id: number; folded_id: number }
@@ -458,15 +468,28 @@ class SqliteStore implements Store {
     this.#secretBox = secretBox;
 
     this.#runs = new SqliteRunStatements(sqlite);
-    this.#startRun = sqlite.transaction((sectionId: number, trigger: string): RunRecord => {
+    this.#startRun = sqlite.transaction((sectionId: number, trigger: string) =>
+      this.#startRunHere(sectionId, trigger),
+    );
+    // One transaction where the engine would make two (a caught-up run is a scheduler's every
+    // tick: each store call costs it a turn of the connection and a commit).
+    this.#beginRun = sqlite.transaction(
+      (sectionId: number, trigger: string, owner: LockOwner, ttlMs: number) =>
+        this.#lockHere(sectionId, owner, ttlMs)
+          ? this.#startRunHere(sectionId, trigger)
+          : undefined,
+    );
+    this.#endRun = sqlite.transaction((run, outcome, release) => {
       const st = this.#runs;
-      const section = st.sectionCursor.get(sectionId);
-      if (section === undefined) throw sectionNotFound(sectionId);
-      const now = nowIso();
-      // The caller holds the section's lock, so a run still marked running is dead.
-      st.interrupt.run(now, INTERRUPTED_ERROR, sectionId);
-      const { lastInsertRowid } = st.insertRun.run(sectionId, trigger, now, section.cursor);
-      return toRunRecord(st.run.get(Number(lastInsertRowid)) as RunRow);
+      st.finish.run(
+        outcome.status,
+        nowIso(),
+        outcome.error ?? null,
+        outcome.errorCode ?? null,
+        run.id,
+      );
+      if (release !== undefined) st.releaseLock.run(run.section_id, release.id);
+      return toRunRecord(st.run.get(run.id) as RunRow);
     });
     this.#foldState = sqlite.prepare(
       'SELECT data_type, landed_id, folded_id FROM sections WHERE id = ?',
@@ -1125,32 +1148,59 @@ class SqliteStore implements Store {
 
   async acquireLock(sectionId: number, owner: LockOwner, ttlMs: number): Promise<boolean> {
     return this.#guard('acquireLock', () =>
-      this.#db.connection().execute(async () => {
-        const st = this.#runs;
-        const now = new Date();
-        const lock: [string, string, number, string, number] = [
-          owner.id,
-          owner.host,
-          owner.pid,
-          new Date(now.getTime() + ttlMs).toISOString(),
-          sectionId,
-        ];
-        if (st.takeLock.run(...lock, now.toISOString(), owner.id).changes === 1) return true;
-        const held = st.heldLock.get(sectionId);
-        if (held === undefined) throw sectionNotFound(sectionId);
-        // A holder on this host whose process is gone (killed with -9, crashed) cannot release
-        // its lock; waiting out its TTL would block the rerun for nothing.
-        if (
-          held.lock_owner === null ||
-          held.lock_host !== owner.host ||
-          held.lock_pid === null ||
-          pidAlive(held.lock_pid)
-        ) {
-          return false;
-        }
-        return st.stealLock.run(...lock, held.lock_owner).changes === 1;
-      }),
+      this.#db.connection().execute(async () => this.#lockHere(sectionId, owner, ttlMs)),
     );
+  }
+
+  async beginRun(
+    sectionId: number,
+    trigger: string,
+    lock: { owner: LockOwner; ttlMs: number },
+  ): Promise<RunRecord | undefined> {
+    return this.#guard('beginRun', () =>
+      this.#db
+        .connection()
+        .execute(async () => this.#beginRun.immediate(sectionId, trigger, lock.owner, lock.ttlMs)),
+    );
+  }
+
+  /** Takes the section's lock (see acquireLock), on the connection, in the caller's turn. */
+  #lockHere(sectionId: number, owner: LockOwner, ttlMs: number): boolean {
+    const st = this.#runs;
+    const now = new Date();
+    const lock: [string, string, number, string, number] = [
+      owner.id,
+      owner.host,
+      owner.pid,
+      new Date(now.getTime() + ttlMs).toISOString(),
+      sectionId,
+    ];
+    if (st.takeLock.run(...lock, now.toISOString(), owner.id).changes === 1) return true;
+    const held = st.heldLock.get(sectionId);
+    if (held === undefined) throw sectionNotFound(sectionId);
+    // A holder on this host whose process is gone (killed with -9, crashed) cannot release
+    // its lock; waiting out its TTL would block the rerun for nothing.
+    if (
+      held.lock_owner === null ||
+      held.lock_host !== owner.host ||
+      held.lock_pid === null ||
+      pidAlive(held.lock_pid)
+    ) {
+      return false;
+    }
+    return st.stealLock.run(...lock, held.lock_owner).changes === 1;
+  }
+
+  /** Starts a run of a section whose lock the caller holds (in a transaction of the caller's). */
+  #startRunHere(sectionId: number, trigger: string): RunRecord {
+    const st = this.#runs;
+    const section = st.sectionCursor.get(sectionId);
+    if (section === undefined) throw sectionNotFound(sectionId);
+    const now = nowIso();
+    // The caller holds the section's lock, so a run still marked running is dead.
+    st.interrupt.run(now, INTERRUPTED_ERROR, sectionId);
+    const { lastInsertRowid } = st.insertRun.run(sectionId, trigger, now, section.cursor);
+    return toRunRecord(st.run.get(Number(lastInsertRowid)) as RunRow);
   }
 
   async releaseLock(sectionId: number, owner: LockOwner): Promise<void> {
@@ -1178,6 +1228,7 @@ class SqliteStore implements Store {
   async finishRun(
     runId: number,
     outcome: { status: 'succeeded' | 'failed'; error?: string; errorCode?: string },
+    release?: LockOwner,
   ): Promise<RunRecord> {
     return this.#guard('finishRun', async () => {
       // The run's batches still in the writer's hands land (or fail) before its fold and end;
@@ -1196,17 +1247,7 @@ class SqliteStore implements Store {
         this.#foldSection(run.section_id);
         // An idle store keeps no spare tables either (tens of MiB after a run of many endusers).
         this.#tables.clear();
-        const done = st.finish.run(
-          outcome.status,
-          nowIso(),
-          outcome.error ?? null,
-          outcome.errorCode ?? null,
-          runId,
-        );
-        if (done.changes === 0) {
-          throw new SluiceError('NOT_FOUND', `run ${runId} does not exist`, { runId });
-        }
-        return toRunRecord(st.run.get(runId) as RunRow);
+        return this.#endRun.immediate(run, outcome, release);
       });
     });
   }

@@ -160,9 +160,20 @@ export interface Store {
   releaseLock(sectionId: number, owner: LockOwner): Promise<void>;
 
   startRun(sectionId: number, trigger: string): Promise<RunRecord>;
+  /**
+   * `acquireLock` and `startRun` in one step: the run, or undefined when another live process
+   * holds the lock (a scheduler's tick with nothing new is mostly these calls: one is cheaper).
+   */
+  beginRun(
+    sectionId: number,
+    trigger: string,
+    lock: { owner: LockOwner; ttlMs: number },
+  ): Promise<RunRecord | undefined>;
+  /** Ends a run; with `release`, releases that owner's lock of the section in the same step. */
   finishRun(
     runId: number,
     outcome: { status: 'succeeded' | 'failed'; error?: string; errorCode?: string },
+    release?: LockOwner,
   ): Promise<RunRecord>;
   listRuns(filter: { sectionId?: number; limit?: number }): Promise<RunRecord[]>;
   getRun(id: number): Promise<RunRecord | undefined>;

@@ -1106,6 +1106,34 @@ export function storeBehaviour(name: string, open: () => Promise<StoreUnderTest>
 
       it('refuses an unknown section', async () => {
         await expectSluiceError(store.acquireLock(9999, me, 1000), 'NOT_FOUND');
+        await expectSluiceError(
+          store.beginRun(9999, 'manual', { owner: me, ttlMs: 1000 }),
+          'NOT_FOUND',
+        );
+      });
+
+      it('begins a run with its lock in one step, and ends it releasing the lock', async () => {
+        const s = await applyOne();
+        await store.setCursor(s.id, '7');
+        const run = await store.beginRun(s.id, 'schedule', { owner: me, ttlMs: 60_000 });
+        expect(run).toMatchObject({ sectionId: s.id, status: 'running', cursor: '7' });
+        // Held: another owner begins nothing, and no run of theirs is recorded.
+        expect(
+          await store.beginRun(s.id, 'manual', { owner: other, ttlMs: 60_000 }),
+        ).toBeUndefined();
+        expect(await store.acquireLock(s.id, other, 60_000)).toBe(false);
+        expect((await store.listRuns({ sectionId: s.id })).map((r) => r.id)).toEqual([run?.id]);
+        // Ended without `release`, the lock stays; with it, the next owner gets it.
+        const ended = await store.finishRun(run?.id ?? 0, { status: 'succeeded' });
+        expect(ended.status).toBe('succeeded');
+        expect(await store.acquireLock(s.id, other, 60_000)).toBe(false);
+        const again = await store.beginRun(s.id, 'manual', { owner: me, ttlMs: 60_000 });
+        await store.finishRun(again?.id ?? 0, { status: 'failed', error: 'x' }, me);
+        const next = await store.beginRun(s.id, 'manual', { owner: other, ttlMs: 60_000 });
+        expect(next).toMatchObject({ status: 'running', trigger: 'manual' });
+        // Another owner's end releases nothing of the holder's.
+        await store.finishRun(next?.id ?? 0, { status: 'succeeded' }, me);
+        expect(await store.acquireLock(s.id, me, 60_000)).toBe(false);
       });
     });
 
