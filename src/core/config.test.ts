@@ -328,6 +328,22 @@ describe('parseConfig: errors name the section and the field', () => {
     expect(issues[0]?.message).toContain('section "events"');
   });
 
+  it('refuses a lookback with a Planhat sink, its own or its integration’s, and keeps it with the store', () => {
+    const planhat = { type: 'planhat', planhat: { tokenEnv: 'PLANHAT_TOKEN' } };
+    const own = issuesOf(parseConfig(doc({ lookback: '10m', sink: { ...planhat, type: 'both' } })));
+    expect(own).toEqual([
+      expect.objectContaining({ code: 'lookback_with_sink', section: 'events', field: 'lookback' }),
+    ]);
+    expect(own[0]?.message).toContain(
+      'section "events": lookback cannot go with a Planhat sink (type both)',
+    );
+    const inherited = doc({ lookback: 100 });
+    (inherited.integration as Record<string, unknown>).sink = planhat;
+    expect(issuesOf(parseConfig(inherited))[0]?.code).toBe('lookback_with_sink');
+    (inherited.sections as Record<string, unknown>[])[0]!.sink = { type: 'store' };
+    expect(ok(parseConfig(inherited)).sections[0]?.lookback).toBe('100');
+  });
+
   it('refuses an unknown top-level field', () => {
     const input = { ...doc(), section: [] };
     const issues = issuesOf(parseConfig(input));

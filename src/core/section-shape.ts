@@ -93,5 +93,15 @@ export function checkSectionShape(s: SectionConfig): ConfigIssue[] {
       });
     }
   }
+  if (s.lookback !== undefined && s.sink !== undefined && s.sink.type !== 'store') {
+    // The store tells a re-read row by its row id and skips it; an endpoint keeps no such id, so
+    // every run would send the window's rows to it again.
+    issues.push({
+      code: 'lookback_with_sink',
+      section: s.name,
+      field: 'lookback',
+      message: `${at}: lookback cannot go with a Planhat sink (type ${s.sink.type}): each run would send the rows it re-reads again, and the endpoint would count them twice; leave lookback out, or keep the section in the store (sink type store)`,
+    });
+  }
   return issues;
 }
