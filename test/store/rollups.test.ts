@@ -227,6 +227,47 @@ describe('rollups kept by commitBatch', () => {
     ]);
   });
 
+  it('count endusers per action anew after each fold and deletion, whoever views in between', async () => {
+    await open();
+    await store.applyConfig(integration, [section('a', 'activities'), section('b', 'activities')]);
+    const endusers = async () =>
+      Object.fromEntries((await data.actions()).map((x) => [x.action, x.endusers]));
+    await land('a', 'activities', [[act('1', 'p@x.io', 'view', 1, '2024-05-01T10:00:00.000Z')]]);
+    expect(await endusers()).toEqual({ view: 1 });
+    expect(await endusers()).toEqual({ view: 1 });
+    // Another enduser, then one already counted, from another section.
+    await land('a', 'activities', [[act('2', 'q@x.io', 'view', 1, '2024-05-01T11:00:00.000Z')]]);
+    expect(await endusers()).toEqual({ view: 2 });
+    await land('b', 'activities', [
+      [
+        act('1', 'q@x.io', 'view', 1, '2024-05-02T11:00:00.000Z'),
+        act('2', 'q@x.io', 'buy', 1, '2024-05-02T12:00:00.000Z'),
+      ],
+    ]);
+    expect(await endusers()).toEqual({ view: 2, buy: 1 });
+    // Pushed through another process's store: this one's view still sees the fold.
+    const other = await openStore({ dataDir: dir, secretKey: SECRET });
+    const a = (await other.listSections()).find((x) => x.name === 'a');
+    const run = await other.startRun(a?.id ?? 0, 'test');
+    await other.commitBatch({
+      sectionId: a?.id ?? 0,
+      runId: run.id,
+      dataType: 'activities',
+      records: [act('3', 'r@x.io', 'buy', 1, '2024-05-03T10:00:00.000Z')],
+      rejects: [],
+      cursor: '3',
+      rowsRead: 1,
+      keyFrom: '3',
+      keyTo: '3',
+    });
+    await other.finishRun(run.id, { status: 'succeeded' });
+    await other.close();
+    expect(await endusers()).toEqual({ view: 2, buy: 2 });
+    const b = (await store.listSections()).find((x) => x.name === 'b');
+    expect(await store.deleteSection(b?.id ?? 0)).toBe(true);
+    expect(await endusers()).toEqual({ view: 2, buy: 1 });
+  });
+
   it('go with their section when it is deleted', async () => {
     await open();
     await store.applyConfig(integration, [section('a', 'activities'), section('m', 'metrics')]);
