@@ -255,7 +255,7 @@ export class Engine {
     started: number,
     sink: ActiveSink | undefined,
   ): Promise<void> {
-    // startRun read the cursor under the lock: the section object may be older than that.
+    // beginRun read the cursor under the lock: the section object may be older than that.
     const cursor = run.cursor;
     let after = cursor;
     if (cursor !== null && section.lookback !== undefined) {

@@ -1,7 +1,8 @@
 /**
  * The outbox of sections that deliver to a Planhat sink: batches committed with their cursor
- * (Store.commitBatch with `outbox`), delivered in id order per section, each removed once accepted. A small port
- * beside the Store, in the same database (on SQLite it shares the store's connection).
+ * (Store.commitBatch with `outbox`), delivered in id order per section, each removed once
+ * accepted. A small port beside the Store, in the same database (on SQLite it shares the store's
+ * connection).
  */
 import type { DataType } from '../core/types.js';
 
@@ -11,7 +12,7 @@ export interface OutboxEntry {
   sectionId: number;
   runId: number;
   kind: DataType;
-  /** The JSON request body, as sent: UTF-8 bytes (text in entries queued by Sluice 0.x before them). */
+  /** The JSON request body, as sent: UTF-8 bytes (text in entries queued before bodies were bytes). */
   body: string | Uint8Array;
   createdAt: string;
   attempts: number;

@@ -6,9 +6,9 @@
  * in the writer thread (sqlite-writer-thread.ts), where SQLite's work overlaps the main thread's
  * reading, mapping and aggregating. Everything crossing to it is plain data (structured clone).
  */
-import { release } from '../core/bytes.js';
 import type BetterSqlite3 from 'better-sqlite3';
 import type { Selectable } from 'kysely';
+import { release } from '../core/bytes.js';
 import { SluiceError } from '../core/errors.js';
 import type { ActivityRecord, MetricRecord, RejectRecord } from '../core/types.js';
 import type { EndusersTable } from './schema.js';
