@@ -301,6 +301,69 @@ describe('Planhat sink against a second Sluice server', () => {
     expect(landedActivities(r)).toEqual(await sourceActivities());
   });
 
+  it('sends a table without a primary key, identical rows and ties across batches, each row once', async () => {
+    // 301 rows under 43 keys of 7, one row in three doubled (same content): groups and
+    // identical rows cross every batch of 10 and the parts of 256 the batches stream in.
+    await db.exec(`CREATE TABLE plain (seq INT NOT NULL, email VARCHAR(40), event VARCHAR(20),
+      weight INT, KEY (seq))`);
+    cleanups.push(() => db.exec('DROP TABLE plain'));
+    const rows: string[] = [];
+    for (let i = 0; i < 301; i++) {
+      const row = `(${Math.floor(i / 7)}, 'u${i % 4}@x.io', 'e${i % 3}', ${i % 2})`;
+      rows.push(row);
+      if (i % 3 === 0) rows.push(row);
+    }
+    await db.exec(`INSERT INTO plain VALUES ${rows.join(',')}`);
+    const rx = await receiver();
+    const r = rx.current;
+    const { secret } = await receiverToken(r, 'plain');
+    const s = await openSender();
+    const parsed = parseConfig({
+      integration: {
+        name: 'shop',
+        mysql: {
+          host: TEST_MYSQL.host,
+          port: TEST_MYSQL.port,
+          user: TEST_MYSQL.user,
+          database: db.name,
+        },
+        sink: { type: 'planhat', planhat: { baseUrl: r.baseUrl, token: secret } },
+      },
+      sections: [
+        ['small', 10],
+        ['large', 1000],
+      ].map(([name, batchSize]) => ({
+        name,
+        dataType: 'activities',
+        table: 'plain',
+        key: 'seq',
+        batchSize,
+        mapping: { email: 'email', action: 'event', weight: 'weight' },
+      })),
+    });
+    if (!parsed.ok) throw new Error(JSON.stringify(parsed.issues));
+    await s.store.applyConfig(parsed.config.integration, parsed.config.sections);
+    const [source] = await db.conn.query(
+      'SELECT email, event, weight FROM plain ORDER BY email, event, weight',
+    );
+    const expected = (source as { email: string; event: string; weight: number }[]).map(
+      (x) => `${x.email}|${x.event}|${x.weight}`,
+    );
+    for (const name of ['small', 'large']) {
+      const [result] = await s.engine.runAll({ section: name });
+      expect(result).toMatchObject({ status: 'succeeded', rowsRead: expected.length });
+      const sent = receiverRows<{ email: string; action: string; weight: number }>(
+        r,
+        'SELECT email, action, weight FROM activities ORDER BY email, action, weight',
+      ).map((x) => `${x.email}|${x.action}|${x.weight}`);
+      expect(sent).toEqual(expected);
+      // The next section sends the same table again: start the count over.
+      const wipe = new Database(join(r.dataDir, 'sluice.db'));
+      wipe.exec('DELETE FROM activities');
+      wipe.close();
+    }
+  });
+
   it('with sink both, lands in the store and delivers in the same run', async () => {
     const rx = await receiver();
     const r = rx.current;
