@@ -268,7 +268,7 @@ export class Engine {
       rowsRead: 0,
       landed: 0,
       rejected: 0,
-      commits: new CommitPipeline(COMMITS_IN_FLIGHT),
+      commits: new CommitPipeline(commitsInFlight(section.batchSize)),
     };
     await this.streamBatches(
       { section, run, source, plan, mapper, totals, sink },
@@ -749,9 +749,15 @@ const PART_ROWS = 256;
 
 /**
  * Batches a run may have handed to the store before the oldest settles: one committing, one
- * waiting, while the next is read and mapped (the SQLite store commits in a writer thread).
+ * waiting, while the next is read and mapped (the SQLite store commits in a writer thread); only
+ * one once that would be more than IN_FLIGHT_ROWS rows. A batch waits in the writer, packed,
+ * until it commits: at 100,000 rows a batch, two of them peaked at 233-238 MiB and one at
+ * 215-218, in the same time (7-8 s for a million rows).
  */
-const COMMITS_IN_FLIGHT = 2;
+function commitsInFlight(batchSize: number): number {
+  return batchSize * 2 <= IN_FLIGHT_ROWS ? 2 : 1;
+}
+const IN_FLIGHT_ROWS = 20_000;
 
 /**
  * A run's commits in flight, oldest first. Each is followed by its own accounting (`then`); the

@@ -570,6 +570,61 @@ describe('lookback, reset and failures', () => {
     expect(events).toEqual(Array.from({ length: 4 }, () => ['wait', 'ready', 'open']).flat());
   });
 
+  it('hands the store two batches ahead of the one committing, one when batches pass 10,000 rows', async () => {
+    await db.exec(`CREATE TABLE deep (id INT PRIMARY KEY, email VARCHAR(50), action VARCHAR(10))`);
+    await db.exec(`INSERT INTO deep SELECT seq, CONCAT('u', seq % 50, '@x.io'), 'a'
+      FROM seq_1_to_40004`);
+    /** The most batches opened and not yet settled at once, per batch size. */
+    const deepest = async (batchSize: number): Promise<number> => {
+      await h.apply([activity('deep', 'id', { batchSize })]);
+      let open = 0;
+      let most = 0;
+      const engine = engineOn(
+        storeWith({
+          openBatch: (head: BatchHead): BatchStream => {
+            const batch = h.store.openBatch(head);
+            open++;
+            most = Math.max(most, open);
+            return {
+              add: (records) => batch.add(records),
+              abort: async () => {
+                await batch.abort();
+                open--;
+              },
+              commit: (tail) => {
+                const done = batch.commit(tail);
+                // Slow commits: every batch the engine may hand over is opened meanwhile.
+                return done.then(
+                  async (r) => {
+                    await new Promise((resolve) => setTimeout(resolve, 30));
+                    open--;
+                    return r;
+                  },
+                  (err: unknown) => {
+                    open--;
+                    throw err;
+                  },
+                );
+              },
+            };
+          },
+        }),
+      );
+      try {
+        const [result] = await engine.runAll({ section: 'deep' });
+        expect(result).toMatchObject({ status: 'succeeded', rowsRead: 40_004 });
+      } finally {
+        await engine.close();
+      }
+      const [section] = await h.store.listSections();
+      await h.store.setCursor(section?.id ?? 0, null);
+      return most;
+    };
+    // One committing, one waiting, one being read; or one committing and one being read.
+    expect(await deepest(10_000)).toBe(3);
+    expect(await deepest(10_001)).toBe(2);
+  });
+
   it('drops a batch whose read fails after parts of it were handed over, and lands it once', async () => {
     await db.exec(
       `CREATE TABLE streamed (id INT PRIMARY KEY, email VARCHAR(50), action VARCHAR(10))`,
