@@ -46,10 +46,9 @@ export async function deliverOutbox(
         try {
           await sink.send(entry.kind, entry.body);
           await outbox.delivered(entry.id);
-          const bytes =
-            typeof entry.body === 'string' ? Buffer.byteLength(entry.body) : entry.body.byteLength;
+          const bytes = entry.body.reduce((sum, chunk) => sum + chunk.byteLength, 0);
           // Read for this delivery alone: freed now rather than when V8 gets round to it.
-          if (typeof entry.body !== 'string') release([entry.body]);
+          release(entry.body);
           options.log?.({
             level: 'info',
             event: 'sink_delivery',

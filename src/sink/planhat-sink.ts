@@ -1,7 +1,7 @@
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import type { ActivityRecord, DataType, MetricRecord } from '../core/types.js';
-import { SinkDeliveryError, type BodyEncoder, type Sink } from './sink.js';
+import { SinkDeliveryError, type Body, type BodyEncoder, type Sink } from './sink.js';
 
 /** Planhat's documented limit on a request body: 32 MB. */
 export const PLANHAT_MAX_BODY_BYTES = 32 * 1024 * 1024;
@@ -45,8 +45,6 @@ export interface PlanhatMetric {
 export class PlanhatSink implements Sink {
   private readonly maxBodyBytes: number;
   private readonly timeoutMs: number;
-  /** The room a new body starts with, in bytes: a little more than the last body took. */
-  private bodyHint = 64 * 1024;
 
   constructor(private readonly options: PlanhatSinkOptions) {
     this.maxBodyBytes = options.maxBodyBytes ?? PLANHAT_MAX_BODY_BYTES - 64 * 1024;
@@ -60,7 +58,7 @@ export class PlanhatSink implements Sink {
 
   encoder(kind: DataType): BodyEncoder {
     const max = this.maxBodyBytes;
-    const bodies: Uint8Array[] = [];
+    const bodies: Body[] = [];
     let body: JsonArrayBody | undefined;
     return {
       add: (records) => {
@@ -76,16 +74,12 @@ export class PlanhatSink implements Sink {
             bodies.push(body.finish());
             body = undefined;
           }
-          // Sized as the last body was: a batch's bodies are alike, and growing one copies it.
-          body ??= new JsonArrayBody(Math.min(max, this.bodyHint));
+          body ??= new JsonArrayBody();
           body.push(text, size);
         }
       },
       finish: () => {
-        if (body !== undefined) {
-          this.bodyHint = Math.max(64 * 1024, Math.ceil(body.bytes * 1.1));
-          bodies.push(body.finish());
-        }
+        if (body !== undefined) bodies.push(body.finish());
         body = undefined;
         return bodies;
       },
@@ -93,7 +87,7 @@ export class PlanhatSink implements Sink {
   }
 
   /** The request bodies of one batch of records (see {@link encoder}). */
-  encode(kind: DataType, records: ActivityRecord[] | MetricRecord[]): Uint8Array[] {
+  encode(kind: DataType, records: ActivityRecord[] | MetricRecord[]): Body[] {
     const encoder = this.encoder(kind);
     encoder.add(records);
     return encoder.finish();
@@ -102,14 +96,13 @@ export class PlanhatSink implements Sink {
   /**
    * POSTs one body with node:http(s) rather than fetch: fetch copies a body it is given (the
    * Fetch standard's "extract a body"), 2 to 32 MB a request that the heap then holds until it
-   * is collected, where `http` writes the bytes as they are.
+   * is collected, where `http` writes the chunks as they are.
    */
-  async send(kind: DataType, body: string | Uint8Array): Promise<void> {
+  async send(kind: DataType, body: Body): Promise<void> {
     const url = new URL(this.url(kind, encodeURIComponent(this.options.token)));
-    const bytes = typeof body === 'string' ? Buffer.from(body) : body;
     let answer: Answer;
     try {
-      answer = await post(url, bytes, this.timeoutMs);
+      answer = await post(url, body, this.timeoutMs);
     } catch (err) {
       const e = err as NodeJS.ErrnoException;
       const why =
@@ -143,14 +136,15 @@ interface Answer {
 }
 
 /** POSTs JSON bytes; rejects on a network error, a connection closed mid-answer, or the time limit. */
-function post(url: URL, bytes: Uint8Array, timeoutMs: number): Promise<Answer> {
+function post(url: URL, body: Body, timeoutMs: number): Promise<Answer> {
+  const length = body.reduce((sum, chunk) => sum + chunk.byteLength, 0);
   const request = url.protocol === 'https:' ? httpsRequest : httpRequest;
   return new Promise((resolve, reject) => {
     const req = request(
       url,
       {
         method: 'POST',
-        headers: { 'content-type': 'application/json', 'content-length': bytes.byteLength },
+        headers: { 'content-type': 'application/json', 'content-length': length },
         signal: AbortSignal.timeout(timeoutMs),
       },
       (res) => {
@@ -174,56 +168,84 @@ function post(url: URL, bytes: Uint8Array, timeoutMs: number): Promise<Answer> {
       },
     );
     req.on('error', reject);
-    req.end(bytes);
+    // Written as they are, one after another (the socket queues what it cannot take yet).
+    for (const chunk of body) req.write(chunk);
+    req.end();
   });
 }
 
 /**
- * A JSON array written item by item into one buffer outside the JS heap: a batch's request body
- * as strings would live in V8's old generation until a full collection (about 90 MiB of them
- * at the peak of a million-row sync), where a buffer is handed to the store's writer thread.
+ * A JSON array written item by item into chunks of BODY_CHUNK bytes outside the JS heap. As
+ * strings, a batch's body lived in V8's old generation until a full collection (about 90 MiB of
+ * them at the peak of a million-row sync); as one buffer, it was a large block of malloc's each
+ * time it was built, written and read back, which glibc then kept in its arenas.
  */
 class JsonArrayBody {
-  #buf: Buffer;
-  #length = 1;
+  readonly #chunks: Uint8Array[] = [];
+  #chunk: Buffer;
+  #used = 0;
+  /** Bytes in the chunks done with. */
+  #done = 0;
   /** Items written. */
   count = 0;
 
-  constructor(capacity: number) {
-    // Never from Buffer's shared pool: the body's memory may be moved to another thread.
-    this.#buf = Buffer.allocUnsafeSlow(Math.max(capacity, 16));
-    this.#buf[0] = 0x5b; // [
+  constructor() {
+    this.#chunk = newChunk();
+    this.#put(Buffer.from('['), 1);
   }
 
   /** The body's size once closed, in bytes. */
   get bytes(): number {
-    return this.#length + 1;
+    return this.#done + this.#used + 1;
   }
 
   /** Appends an item (`text` is JSON, `size` its UTF-8 length). */
   push(text: string, size: number): void {
-    this.#reserve(size + 2);
-    if (this.count > 0) this.#buf[this.#length++] = 0x2c; // ,
-    this.#length += this.#buf.write(text, this.#length);
+    if (this.count > 0) this.#put(COMMA, 1);
+    if (size <= this.#chunk.length - this.#used) {
+      this.#used += this.#chunk.write(text, this.#used);
+    } else {
+      this.#put(Buffer.from(text), size);
+    }
     this.count++;
   }
 
-  /** Closes the array: the body, a view of the buffer. */
-  finish(): Uint8Array {
-    this.#reserve(1);
-    this.#buf[this.#length++] = 0x5d; // ]
-    return this.#buf.subarray(0, this.#length);
+  /** Closes the array: the body, its chunks in order (the last one a view of what it used). */
+  finish(): Body {
+    this.#put(CLOSE, 1);
+    this.#chunks.push(this.#chunk.subarray(0, this.#used));
+    return this.#chunks;
   }
 
-  #reserve(bytes: number): void {
-    const needed = this.#length + bytes;
-    if (needed <= this.#buf.length) return;
-    let capacity = this.#buf.length * 2;
-    while (capacity < needed) capacity *= 2;
-    const next = Buffer.allocUnsafeSlow(capacity);
-    this.#buf.copy(next, 0, 0, this.#length);
-    this.#buf = next;
+  /** Copies `bytes` (its first `size`) in, across as many chunks as it takes. */
+  #put(bytes: Uint8Array, size: number): void {
+    let from = 0;
+    while (from < size) {
+      if (this.#used === this.#chunk.length) {
+        this.#chunks.push(this.#chunk);
+        this.#done += this.#used;
+        this.#chunk = newChunk();
+        this.#used = 0;
+      }
+      const n = Math.min(size - from, this.#chunk.length - this.#used);
+      this.#chunk.set(bytes.subarray(from, from + n), this.#used);
+      this.#used += n;
+      from += n;
+    }
   }
+}
+
+/**
+ * A body's chunk: 64 KiB, under glibc's threshold for mapping a block of its own (128 KiB), so
+ * malloc reuses the same memory for every chunk, and over Buffer's shared pool (8 KiB), so a chunk
+ * may move to the store's writer thread (see core/bytes.ts).
+ */
+const BODY_CHUNK = 64 * 1024;
+const COMMA = Buffer.from(',');
+const CLOSE = Buffer.from(']');
+
+function newChunk(): Buffer {
+  return Buffer.allocUnsafeSlow(BODY_CHUNK);
 }
 
 /** An activity record in Planhat's field names; absent targets stay absent. */

@@ -4,6 +4,9 @@
  */
 import type { ActivityRecord, DataType, MetricRecord } from '../core/types.js';
 
+/** A request body: UTF-8 JSON in chunks, sent one after another (a body is never one block). */
+export type Body = readonly Uint8Array[];
+
 /**
  * One batch's request bodies, built as its records are read: a part's records are encoded when
  * added, so only their JSON text lives until the batch commits.
@@ -11,15 +14,15 @@ import type { ActivityRecord, DataType, MetricRecord } from '../core/types.js';
 export interface BodyEncoder {
   /** Encodes the next records of the batch. */
   add(records: ActivityRecord[] | MetricRecord[]): void;
-  /** The batch's bodies (UTF-8 JSON), in order, each under the sink's size limit; call once. */
-  finish(): Uint8Array[];
+  /** The batch's bodies, in order, each under the sink's size limit; call once. */
+  finish(): Body[];
 }
 
 export interface Sink {
   /** An encoder for one batch of records of a kind. */
   encoder(kind: DataType): BodyEncoder;
   /** Sends one body; resolves once accepted, else throws a {@link SinkDeliveryError}. */
-  send(kind: DataType, body: string | Uint8Array): Promise<void>;
+  send(kind: DataType, body: Body): Promise<void>;
 }
 
 /** A failed delivery: `retryable` for network errors, 429 and 5xx; anything else stops the section. */

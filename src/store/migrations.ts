@@ -359,6 +359,25 @@ function migrations(dialect: StoreDialect): Record<string, Migration> {
         await sql`DELETE FROM outbox WHERE delivered_at IS NOT NULL`.execute(db);
       },
     },
+    '0011_outbox_chunks': {
+      async up(db: Kysely<unknown>): Promise<void> {
+        // A body as rows of 64 KiB rather than one value of up to 32 MB: SQLite allocated each
+        // whole to write it and to read it back, blocks malloc then kept (see planhat-sink.ts).
+        await db.schema
+          .alterTable('outbox')
+          .addColumn('chunks', 'integer', (c) => c.notNull().defaultTo(0))
+          .execute();
+        await db.schema
+          .createTable('outbox_chunks')
+          .addColumn('entry_id', 'integer', (c) =>
+            c.notNull().references('outbox.id').onDelete('cascade'),
+          )
+          .addColumn('seq', 'integer', (c) => c.notNull())
+          .addColumn('bytes', dialect === 'sqlite' ? 'blob' : 'bytea', (c) => c.notNull())
+          .addPrimaryKeyConstraint('outbox_chunks_pk', ['entry_id', 'seq'])
+          .execute();
+      },
+    },
   };
 }
 

@@ -12,8 +12,8 @@ export interface OutboxEntry {
   sectionId: number;
   runId: number;
   kind: DataType;
-  /** The JSON request body, as sent: UTF-8 bytes (text in entries queued before bodies were bytes). */
-  body: string | Uint8Array;
+  /** The JSON request body, as sent: its UTF-8 chunks, in order. */
+  body: Uint8Array[];
   createdAt: string;
   attempts: number;
   deliveredAt: string | null;

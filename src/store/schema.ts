@@ -291,17 +291,30 @@ export interface Database {
   section_schedules: SectionSchedulesTable;
   api_tokens: ApiTokensTable;
   outbox: OutboxTable;
+  outbox_chunks: OutboxChunksTable;
 }
 
 /** Mapped batches waiting for (or done with) delivery to a section's Planhat sink. */
+/** A piece of an outbox entry's body: the entry's chunks, by `seq` from 0, make its body. */
+export interface OutboxChunksTable {
+  entry_id: number;
+  seq: number;
+  bytes: Uint8Array;
+}
+
 export interface OutboxTable {
   id: Generated<number>;
   section_id: number;
   run_id: number;
   /** `activities` (bulk analytics) or `metrics` (dimensiondata). */
   kind: DataType;
-  /** The JSON request body, as sent: a BLOB of UTF-8 (TEXT in rows queued before bodies were bytes). */
+  /**
+   * The JSON request body of an entry queued before bodies were chunks (TEXT, or a BLOB of
+   * UTF-8); empty when `chunks` is not 0.
+   */
   body: string | Uint8Array;
+  /** How many rows of outbox_chunks hold the body (0: `body` does). */
+  chunks: Generated<number>;
   created_at: string;
   attempts: Generated<number>;
   /** Always NULL: an entry leaves once delivered (migration 0010 removed those kept before). */

@@ -374,6 +374,7 @@ export class SqliteBatchWriter {
   readonly #addToSection: Statement;
   readonly #addToSectionAndMove: Statement;
   readonly #insertOutbox: Statement;
+  readonly #insertOutboxChunk: Statement;
   readonly #renewLease: Statement;
   readonly #commit: BetterSqlite3.Transaction<
     (req: WriteRequest, parts: Iterable<FlatRecords>) => WriteResult
@@ -452,7 +453,11 @@ export class SqliteBatchWriter {
        WHERE id = ?`,
     );
     this.#insertOutbox = prepare(
-      'INSERT INTO outbox (section_id, run_id, kind, body, created_at) VALUES (?, ?, ?, ?, ?)',
+      `INSERT INTO outbox (section_id, run_id, kind, body, chunks, created_at)
+       VALUES (?, ?, ?, '', ?, ?)`,
+    );
+    this.#insertOutboxChunk = prepare(
+      'INSERT INTO outbox_chunks (entry_id, seq, bytes) VALUES (?, ?, ?)',
     );
     this.#renewLease = prepare(
       'UPDATE sections SET lock_expires_at = ? WHERE id = ? AND lock_owner = ?',
@@ -477,7 +482,7 @@ export class SqliteBatchWriter {
       }
     } finally {
       // Written or refused, the outbox bodies are done with (the store took them, see store.ts).
-      if (req.outbox !== undefined) release(req.outbox.bodies);
+      if (req.outbox !== undefined) release(req.outbox.bodies.flat());
     }
   }
 
@@ -770,7 +775,10 @@ export class SqliteBatchWriter {
     let { landed } = result;
     if (req.outbox !== undefined) {
       for (const body of req.outbox.bodies) {
-        this.#insertOutbox.run(sectionId, runId, req.dataType, body, now);
+        const entry = this.#insertOutbox.run(sectionId, runId, req.dataType, body.length, now);
+        for (let seq = 0; seq < body.length; seq++) {
+          this.#insertOutboxChunk.run(entry.lastInsertRowid, seq, body[seq]);
+        }
       }
       // A sink without the store lands what it commits to the outbox.
       if (!req.outbox.alsoInStore) landed = req.outbox.records;

@@ -18,17 +18,34 @@ export function openSqliteOutboxStore(
         .orderBy('id')
         .limit(limit)
         .execute();
-      return rows.map((r): OutboxEntry => ({
-        id: r.id,
-        sectionId: r.section_id,
-        runId: r.run_id,
-        kind: r.kind,
-        body: r.body,
-        createdAt: r.created_at,
-        attempts: r.attempts,
-        deliveredAt: r.delivered_at,
-        lastError: r.last_error,
-      }));
+      const entries: OutboxEntry[] = [];
+      for (const r of rows) {
+        let body: Uint8Array[];
+        if (r.chunks === 0) {
+          // Queued before bodies were chunks: one value, text or bytes.
+          body = [typeof r.body === 'string' ? Buffer.from(r.body) : r.body];
+        } else {
+          const chunks = await db
+            .selectFrom('outbox_chunks')
+            .select('bytes')
+            .where('entry_id', '=', r.id)
+            .orderBy('seq')
+            .execute();
+          body = chunks.map((c) => c.bytes);
+        }
+        entries.push({
+          id: r.id,
+          sectionId: r.section_id,
+          runId: r.run_id,
+          kind: r.kind,
+          body,
+          createdAt: r.created_at,
+          attempts: r.attempts,
+          deliveredAt: r.delivered_at,
+          lastError: r.last_error,
+        });
+      }
+      return entries;
     },
     async recordFailure(id, error) {
       await db

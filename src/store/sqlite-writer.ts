@@ -178,7 +178,7 @@ export class ThreadWriter implements BatchWriterPort {
             // copied (pending.ts and the engine are done with them).
             worker.postMessage({ op: 'commit', id, parts, req } satisfies WriterMessage, [
               ...(req.fold === undefined ? [] : foldTables(req.fold).flatMap(tableTransferables)),
-              ...movableBuffers(req.outbox?.bodies ?? []),
+              ...movableBuffers(req.outbox?.bodies.flat() ?? []),
             ]);
           } catch (err) {
             this.#waiting.delete(id);

@@ -51,13 +51,13 @@ export interface CommitBatch {
   keyFrom: string | null;
   keyTo: string | null;
   /**
-   * For a section with a Planhat sink: request bodies (UTF-8 JSON, in order) queued in the outbox
-   * in the same transaction. `records` counts the records in them; unless `alsoInStore` (sink
+   * For a section with a Planhat sink: request bodies (UTF-8 JSON, in order, each in chunks)
+   * queued in the outbox in the same transaction. `records` counts the records in them; unless `alsoInStore` (sink
    * `both`, with the records landed too), that count is what the batch landed. The store takes
-   * the bodies: a body larger than Buffer's pool may be moved to its writer and is freed once
+   * the bodies: a chunk larger than Buffer's pool may be moved to its writer and is freed once
    * written (see core/bytes.ts), so nothing else may hold a view of that memory.
    */
-  outbox?: { bodies: Uint8Array[]; records: number; alsoInStore: boolean };
+  outbox?: { bodies: (readonly Uint8Array[])[]; records: number; alsoInStore: boolean };
   /** Extends the run lock of `owner` to `expiresAt` (ISO) in the same commit: a run's heartbeat. */
   lease?: { owner: string; expiresAt: string };
   /**

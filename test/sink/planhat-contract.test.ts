@@ -3,8 +3,8 @@ import type { AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { ACTIVITY_FIELDS, METRIC_FIELDS } from '../../src/core/ingest.js';
 import type { ActivityRecord, MetricRecord } from '../../src/core/types.js';
-import { PlanhatSink, parseRetryAfter } from '../../src/sink/planhat-sink.js';
-import { SinkDeliveryError } from '../../src/sink/sink.js';
+import { PlanhatSink, parseRetryAfter, toPlanhatActivity } from '../../src/sink/planhat-sink.js';
+import { SinkDeliveryError, type Body } from '../../src/sink/sink.js';
 
 /** The field names Planhat's analytics API documents (issue 4), pinned here on purpose. */
 const DOCUMENTED_ACTIVITY = [
@@ -32,9 +32,19 @@ function activity(i: number, extra: Partial<ActivityRecord> = {}): ActivityRecor
   };
 }
 
+/** A body's bytes, its chunks joined. */
+function bytesOf(body: Body | undefined): Buffer {
+  return Buffer.concat(body ?? []);
+}
+
 /** A body's items. */
-function json(body: Uint8Array | undefined): unknown {
-  return JSON.parse(new TextDecoder().decode(body));
+function json(body: Body | undefined): unknown {
+  return JSON.parse(bytesOf(body).toString('utf8'));
+}
+
+/** A body of one chunk. */
+function bodyOf(text: string): Body {
+  return [Buffer.from(text)];
 }
 
 describe('Planhat request bodies', () => {
@@ -101,9 +111,26 @@ describe('Planhat request bodies', () => {
     const records = Array.from({ length: 100 }, (_, i) => activity(i));
     const bodies = small.encode('activities', records);
     expect(bodies.length).toBeGreaterThan(5);
-    for (const b of bodies) expect(b.byteLength).toBeLessThanOrEqual(1000);
+    for (const b of bodies) expect(bytesOf(b).byteLength).toBeLessThanOrEqual(1000);
     const emails = bodies.flatMap((b) => (json(b) as { email: string }[]).map((a) => a.email));
     expect(emails).toEqual(records.map((r) => r.email));
+  });
+
+  it('writes a body in chunks of 64 KiB, items and multi-byte characters across their edges', () => {
+    // Names of 1 to 700 emoji (4 bytes each): items of every length, one split at every place.
+    const records = Array.from({ length: 400 }, (_, i) =>
+      activity(i, { name: `${'🚀'.repeat((i * 7) % 701)}é` }),
+    );
+    const [body, ...more] = sink.encode('activities', records);
+    expect(more).toEqual([]);
+    const sizes = (body ?? []).map((c) => c.byteLength);
+    expect(sizes.length).toBeGreaterThan(5);
+    expect(sizes.slice(0, -1).every((n) => n === 64 * 1024)).toBe(true);
+    const items = json(body) as { email: string; name: string }[];
+    expect(items.map((a) => a.name)).toEqual(records.map((r) => r.name));
+    expect(bytesOf(body).toString('utf8')).toBe(
+      JSON.stringify(records.map((r) => toPlanhatActivity(r))),
+    );
   });
 
   it('keeps the default body limit under the documented 32 MB', () => {
@@ -111,7 +138,7 @@ describe('Planhat request bodies', () => {
     const records = Array.from({ length: 40 }, (_, i) => activity(i, { name: big }));
     const bodies = sink.encode('activities', records);
     expect(bodies).toHaveLength(2);
-    for (const b of bodies) expect(b.byteLength).toBeLessThan(32 * 1024 * 1024);
+    for (const b of bodies) expect(bytesOf(b).byteLength).toBeLessThan(32 * 1024 * 1024);
   });
 
   it('posts to the documented paths, and logs them with the token redacted', () => {
@@ -163,13 +190,13 @@ describe('Planhat requests over HTTP', () => {
     try {
       const s = new PlanhatSink({ baseUrl: e.baseUrl, token: 't/0k' });
       const [body] = s.encode('activities', [activity(1, { name: 'Zoë 🚀' })]);
-      await s.send('activities', body ?? new Uint8Array());
-      await s.send('metrics', '[]');
+      await s.send('activities', body ?? []);
+      await s.send('metrics', bodyOf('[]'));
       expect(seen).toEqual([
         {
           url: '/analytics/bulk/t%2F0k',
           type: 'application/json',
-          length: String(body?.byteLength),
+          length: String(bytesOf(body).byteLength),
           body: '[{"weight":1,"date":"2024-03-01T09:00:00.000Z","email":"u1@x.io","name":"Zoë 🚀"}]',
         },
         { url: '/dimensiondata/t%2F0k', type: 'application/json', length: '2', body: '[]' },
@@ -188,13 +215,13 @@ describe('Planhat requests over HTTP', () => {
     });
     try {
       const slow = new PlanhatSink({ baseUrl: silent.baseUrl, token: 't', timeoutMs: 200 });
-      await expect(slow.send('activities', '[]')).rejects.toMatchObject({
+      await expect(slow.send('activities', bodyOf('[]'))).rejects.toMatchObject({
         name: 'SinkDeliveryError',
         retryable: true,
         message: 'network error: no answer within 200 ms',
       });
       const broken = new PlanhatSink({ baseUrl: cut.baseUrl, token: 't' });
-      await expect(broken.send('activities', '[]')).rejects.toMatchObject({
+      await expect(broken.send('activities', bodyOf('[]'))).rejects.toMatchObject({
         name: 'SinkDeliveryError',
         retryable: true,
         message: expect.stringMatching(/^network error: (ECONNRESET|aborted)/),
@@ -212,7 +239,9 @@ describe('Planhat requests over HTTP', () => {
     });
     try {
       const s = new PlanhatSink({ baseUrl: e.baseUrl, token: 't' });
-      const err = (await s.send('activities', '[]').catch((x: unknown) => x)) as SinkDeliveryError;
+      const err = (await s
+        .send('activities', bodyOf('[]'))
+        .catch((x: unknown) => x)) as SinkDeliveryError;
       expect(err).toBeInstanceOf(SinkDeliveryError);
       expect(err).toMatchObject({ retryable: true, status: 429, retryAfterMs: 7000 });
       expect(err.message).toBe(`HTTP 429: ${'slow down '.repeat(30)}`);

@@ -451,7 +451,9 @@ describe('the outbox, migrated', () => {
 
     await open();
     const pending = await openOutboxStore(store).pending(1, 10);
-    expect(pending.map((e) => [e.body, e.attempts])).toEqual([['[{"email":"queued@x.io"}]', 0]]);
+    expect(pending.map((e) => [Buffer.concat(e.body).toString(), e.attempts])).toEqual([
+      ['[{"email":"queued@x.io"}]', 0],
+    ]);
     const raw = new BetterSqlite3(join(dir, 'sluice.db'), { readonly: true });
     expect(raw.prepare('SELECT count(*) AS n FROM outbox').get()).toEqual({ n: 1 });
     raw.close();
