@@ -1,9 +1,9 @@
 /**
- * Large byte buffers handed from one owner to the next (a Planhat sink's request bodies, in chunks: the
- * engine encodes them, the store's writer thread writes them, delivery reads them back). V8 frees
- * a buffer's memory only when it collects the buffer's wrapper, and a thread that allocates little
- * collects rarely: the writer thread held up to 64 MiB of written bodies that way, and the main
- * thread as much of delivered ones. Their last owner releases them instead.
+ * Large byte buffers handed from one owner to the next (the chunks of a Planhat sink's request
+ * bodies: the engine encodes them, the store's writer thread writes them, delivery reads them
+ * back). V8 frees a buffer's memory only when it collects the buffer's wrapper, and a thread that
+ * allocates little collects rarely: the writer thread held up to 64 MiB of written bodies that
+ * way, and the main thread as much of delivered ones. Their last owner releases them instead.
  */
 import { MessageChannel } from 'node:worker_threads';
 
