@@ -444,6 +444,7 @@ describe('Planhat sink against a second Sluice server', () => {
     // Delivered entries leave the outbox: nothing is kept of them.
     const raw = new Database(join(s.dataDir, 'sluice.db'), { readonly: true });
     expect(raw.prepare('SELECT count(*) AS n FROM outbox').get()).toEqual({ n: 0 });
+    expect(raw.prepare('SELECT count(*) AS n FROM outbox_chunks').get()).toEqual({ n: 0 });
     raw.close();
   });
 
