@@ -754,10 +754,10 @@ const PART_ROWS = 256;
  * until it commits: at 100,000 rows a batch, two of them peaked at 233-238 MiB and one at
  * 215-218, in the same time (7-8 s for a million rows).
  */
+const IN_FLIGHT_ROWS = 20_000;
 function commitsInFlight(batchSize: number): number {
   return batchSize * 2 <= IN_FLIGHT_ROWS ? 2 : 1;
 }
-const IN_FLIGHT_ROWS = 20_000;
 
 /**
  * A run's commits in flight, oldest first. Each is followed by its own accounting (`then`); the

@@ -191,7 +191,7 @@ class JsonArrayBody {
 
   constructor() {
     this.#chunk = newChunk();
-    this.#put(Buffer.from('['), 1);
+    this.#put(OPEN, 1);
   }
 
   /** The body's size once closed, in bytes. */
@@ -241,6 +241,7 @@ class JsonArrayBody {
  * may move to the store's writer thread (see core/bytes.ts).
  */
 const BODY_CHUNK = 64 * 1024;
+const OPEN = Buffer.from('[');
 const COMMA = Buffer.from(',');
 const CLOSE = Buffer.from(']');
 

@@ -294,14 +294,7 @@ export interface Database {
   outbox_chunks: OutboxChunksTable;
 }
 
-/** Mapped batches waiting for (or done with) delivery to a section's Planhat sink. */
-/** A piece of an outbox entry's body: the entry's chunks, by `seq` from 0, make its body. */
-export interface OutboxChunksTable {
-  entry_id: number;
-  seq: number;
-  bytes: Uint8Array;
-}
-
+/** Mapped batches waiting for delivery to a section's Planhat sink. */
 export interface OutboxTable {
   id: Generated<number>;
   section_id: number;
@@ -320,4 +313,11 @@ export interface OutboxTable {
   /** Always NULL: an entry leaves once delivered (migration 0010 removed those kept before). */
   delivered_at: string | null;
   last_error: string | null;
+}
+
+/** A piece of an outbox entry's body: the entry's chunks, by `seq` from 0, make its body. */
+export interface OutboxChunksTable {
+  entry_id: number;
+  seq: number;
+  bytes: Uint8Array;
 }
