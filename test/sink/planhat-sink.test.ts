@@ -73,6 +73,20 @@ interface Sender {
   apply(sink: unknown, eventsKey?: string, eventsBatch?: number): Promise<void>;
 }
 
+/** The sender's integration: the MySQL test database, delivering to `sink`. */
+function shop(sink: unknown): Record<string, unknown> {
+  return {
+    name: 'shop',
+    mysql: {
+      host: TEST_MYSQL.host,
+      port: TEST_MYSQL.port,
+      user: TEST_MYSQL.user,
+      database: db.name,
+    },
+    sink,
+  };
+}
+
 /** The sending Sluice: its own store, an engine with an outbox, and the MySQL test database. */
 async function openSender(
   env: Record<string, string> = {},
@@ -110,16 +124,7 @@ async function openSender(
     events,
     async apply(sink, eventsKey = 'id', eventsBatch = BATCH) {
       const parsed = parseConfig({
-        integration: {
-          name: 'shop',
-          mysql: {
-            host: TEST_MYSQL.host,
-            port: TEST_MYSQL.port,
-            user: TEST_MYSQL.user,
-            database: db.name,
-          },
-          sink,
-        },
+        integration: shop(sink),
         sections: [
           {
             name: 'events',
@@ -319,16 +324,7 @@ describe('Planhat sink against a second Sluice server', () => {
     const { secret } = await receiverToken(r, 'plain');
     const s = await openSender();
     const parsed = parseConfig({
-      integration: {
-        name: 'shop',
-        mysql: {
-          host: TEST_MYSQL.host,
-          port: TEST_MYSQL.port,
-          user: TEST_MYSQL.user,
-          database: db.name,
-        },
-        sink: { type: 'planhat', planhat: { baseUrl: r.baseUrl, token: secret } },
-      },
+      integration: shop({ type: 'planhat', planhat: { baseUrl: r.baseUrl, token: secret } }),
       sections: [
         ['small', 10],
         ['large', 1000],
