@@ -6,7 +6,6 @@ import { compileMapper, newRowIdCarry, type Mapper, type RowIdCarry } from '../c
 import { planSection } from '../core/plan.js';
 import type {
   ActivityRecord,
-  DataType,
   MetricRecord,
   ReadPlan,
   RejectRecord,
@@ -19,7 +18,6 @@ import type { Sink } from '../sink/sink.js';
 import type { Source } from '../source/source.js';
 import type { OutboxStore } from '../store/outbox-store.js';
 import type {
-  BatchStream,
   BatchTail,
   CommitResult,
   LockOwner,
@@ -363,18 +361,14 @@ export class Engine {
     parts: RunParts,
     after: string | null,
   ): Promise<{ rows: number; lastKey: string; lastGroup: SourceRow[] } | undefined> {
-    const { section, run, source, plan, mapper, sink } = parts;
+    const { section, source, plan, mapper } = parts;
     const { store } = this.options;
     for (let attempt = 1; ; attempt++) {
       // After a batch that carries a fold, the store holds the next one's parts until the fold is
       // done: reading meanwhile would keep a whole batch of records alive long enough for V8 to
       // promote them (about 8 MiB a fold on a table of 300,000 endusers, all of it garbage soon).
       await store.readyForBatch(section.id);
-      const batch = outlet(
-        store.openBatch({ sectionId: section.id, runId: run.id, dataType: section.dataType }),
-        section.dataType,
-        sink,
-      );
+      const batch = outlet(store, parts);
       const now = new Date().toISOString();
       const rejects: RejectRecord[] = [];
       // The batch's parts number identical rows as one (a table without a unique key or identity).
@@ -445,7 +439,7 @@ export class Engine {
     /** Where the numbering of identical rows goes on from (see landTies). */
     carry?: RowIdCarry,
   ): Promise<void> {
-    const { section, run, mapper, sink } = parts;
+    const { mapper } = parts;
     const now = new Date().toISOString();
     let all = rows;
     if (extra.length > 0) {
@@ -454,15 +448,7 @@ export class Engine {
     }
     const { records, rejects } =
       all.length > 0 ? mapper.map(all, now, carry) : { records: [], rejects: [] };
-    const batch = outlet(
-      this.options.store.openBatch({
-        sectionId: section.id,
-        runId: run.id,
-        dataType: section.dataType,
-      }),
-      section.dataType,
-      sink,
-    );
+    const batch = outlet(this.options.store, parts);
     batch.add(records);
     const rowsRead = rows.length + extra.length;
     const { commit, queued } = batch.commit({
@@ -682,19 +668,24 @@ interface RunParts {
 }
 
 /**
- * A batch's way out: its records go to the store's batch (unless a sink takes them alone) and,
- * with a sink, are encoded for its outbox as they come; the bodies commit with the batch.
+ * A run's next batch, opened in the store, and its way out: its records go to the store's batch
+ * (unless a sink takes them alone) and, with a sink, are encoded for its outbox as they come; the
+ * bodies commit with the batch.
  */
 function outlet(
-  batch: BatchStream,
-  kind: DataType,
-  sink: ActiveSink | undefined,
+  store: Store,
+  { section, run, sink }: RunParts,
 ): {
   add(records: ActivityRecord[] | MetricRecord[]): void;
   commit(tail: BatchTail): { commit: Promise<CommitResult>; queued: boolean };
   abort(): Promise<void>;
 } {
-  const encoder = sink?.sink.encoder(kind);
+  const batch = store.openBatch({
+    sectionId: section.id,
+    runId: run.id,
+    dataType: section.dataType,
+  });
+  const encoder = sink?.sink.encoder(section.dataType);
   const toStore = sink === undefined || sink.alsoInStore;
   let encoded = 0;
   return {

@@ -1,7 +1,7 @@
 import { release } from '../core/bytes.js';
 import { SluiceError } from '../core/errors.js';
 import type { OutboxStore } from '../store/outbox-store.js';
-import { SinkDeliveryError, type Sink } from './sink.js';
+import { SinkDeliveryError, bodyBytes, type Sink } from './sink.js';
 
 export interface DeliveryOptions {
   /** First retry delay, ms, doubled per attempt with jitter; default 500. */
@@ -46,7 +46,7 @@ export async function deliverOutbox(
         try {
           await sink.send(entry.kind, entry.body);
           await outbox.delivered(entry.id);
-          const bytes = entry.body.reduce((sum, chunk) => sum + chunk.byteLength, 0);
+          const bytes = bodyBytes(entry.body);
           // Read for this delivery alone: freed now rather than when V8 gets round to it.
           release(entry.body);
           options.log?.({

@@ -1,7 +1,7 @@
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import type { ActivityRecord, DataType, MetricRecord } from '../core/types.js';
-import { SinkDeliveryError, type Body, type BodyEncoder, type Sink } from './sink.js';
+import { SinkDeliveryError, bodyBytes, type Body, type BodyEncoder, type Sink } from './sink.js';
 
 /** Planhat's documented limit on a request body: 32 MB. */
 export const PLANHAT_MAX_BODY_BYTES = 32 * 1024 * 1024;
@@ -137,7 +137,7 @@ interface Answer {
 
 /** POSTs JSON bytes; rejects on a network error, a connection closed mid-answer, or the time limit. */
 function post(url: URL, body: Body, timeoutMs: number): Promise<Answer> {
-  const length = body.reduce((sum, chunk) => sum + chunk.byteLength, 0);
+  const length = bodyBytes(body);
   const request = url.protocol === 'https:' ? httpsRequest : httpRequest;
   return new Promise((resolve, reject) => {
     const req = request(

@@ -7,6 +7,13 @@ import type { ActivityRecord, DataType, MetricRecord } from '../core/types.js';
 /** A request body: UTF-8 JSON in chunks, sent one after another (a body is never one block). */
 export type Body = readonly Uint8Array[];
 
+/** A body's size in bytes. */
+export function bodyBytes(body: Body): number {
+  let bytes = 0;
+  for (const chunk of body) bytes += chunk.byteLength;
+  return bytes;
+}
+
 /**
  * One batch's request bodies, built as its records are read: a part's records are encoded when
  * added, so only their JSON text lives until the batch commits.

@@ -18,22 +18,25 @@ export function openSqliteOutboxStore(
         .orderBy('id')
         .limit(limit)
         .execute();
-      const entries: OutboxEntry[] = [];
-      for (const r of rows) {
-        let body: Uint8Array[];
-        if (r.chunks === 0) {
-          // Queued before bodies were chunks: one value, text or bytes.
-          body = [typeof r.body === 'string' ? Buffer.from(r.body) : r.body];
-        } else {
-          const chunks = await db
-            .selectFrom('outbox_chunks')
-            .select('bytes')
-            .where('entry_id', '=', r.id)
-            .orderBy('seq')
-            .execute();
-          body = chunks.map((c) => c.bytes);
-        }
-        entries.push({
+      // The page's chunks in one read, in entry and body order.
+      const chunked = rows.filter((r) => r.chunks > 0).map((r) => r.id);
+      const chunks =
+        chunked.length === 0
+          ? []
+          : await db
+              .selectFrom('outbox_chunks')
+              .select(['entry_id', 'bytes'])
+              .where('entry_id', 'in', chunked)
+              .orderBy('entry_id')
+              .orderBy('seq')
+              .execute();
+      return rows.map((r): OutboxEntry => {
+        // Queued before bodies were chunks: one value, text or bytes.
+        const body =
+          r.chunks > 0
+            ? chunks.filter((c) => c.entry_id === r.id).map((c) => c.bytes)
+            : [typeof r.body === 'string' ? Buffer.from(r.body) : r.body];
+        return {
           id: r.id,
           sectionId: r.section_id,
           runId: r.run_id,
@@ -43,9 +46,8 @@ export function openSqliteOutboxStore(
           attempts: r.attempts,
           deliveredAt: r.delivered_at,
           lastError: r.last_error,
-        });
-      }
-      return entries;
+        };
+      });
     },
     async recordFailure(id, error) {
       await db
