@@ -309,9 +309,11 @@ class MysqlSource implements Source {
 
   async minKey(plan: ReadPlan, after: string | null): Promise<string | null> {
     const key = quoteIdent(plan.key);
-    const where =
-      after === null ? `${key} IS NOT NULL` : `${key} > ${bound(plan.keyKind, plan.keyScale)}`;
-    const sql = `MIN(${key}) FROM ${quoteIdent(plan.table)} WHERE ${where}`;
+    // MIN skips NULLs by itself. Written out, `key IS NOT NULL` made MariaDB walk the whole index
+    // (0.45 s at the start of each first sync of a million rows) where a bare MIN(key) reads one
+    // end of it.
+    const where = after === null ? '' : ` WHERE ${key} > ${bound(plan.keyKind, plan.keyScale)}`;
+    const sql = `MIN(${key}) FROM ${quoteIdent(plan.table)}${where}`;
     return firstKey(await this.read(sql, after === null ? [] : [after], plan.table));
   }
 

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type mysql from 'mysql2/promise';
 import { isSluiceError, type SluiceError } from '../../src/core/errors.js';
 import type { MysqlConfig, ReadPlan, SourceRow } from '../../src/core/types.js';
 import { createMysqlSource } from '../../src/source/mysql-source.js';
@@ -509,6 +510,41 @@ describe('maxKey and minKey', () => {
     const empty = plan({ table: 'empty_t', key: 'id', keyKind: 'signed' });
     expect(await source.maxKey(empty)).toBeNull();
     expect(await source.minKey(empty, null)).toBeNull();
+  });
+
+  it('reads one end of the key index, not the whole of it, and skips NULL keys', async () => {
+    // 20,000 rows, the first thousand without a key; MariaDB's per-table statistics
+    // (userstat) count the rows a statement reads.
+    await db.exec(`
+      CREATE TABLE long_t (id INT PRIMARY KEY, k INT NULL, KEY (k));
+      INSERT INTO long_t SELECT seq, IF(seq <= 1000, NULL, seq * 3) FROM seq_1_to_20000;`);
+    const [[status]] = await db.conn.query<mysql.RowDataPacket[]>(
+      "SHOW GLOBAL VARIABLES LIKE 'userstat'",
+    );
+    const rowsRead = async (): Promise<number> => {
+      const [rows] = await db.conn.query<mysql.RowDataPacket[]>(
+        `SELECT ROWS_READ FROM information_schema.TABLE_STATISTICS
+         WHERE TABLE_SCHEMA = ? AND TABLE_NAME = 'long_t'`,
+        [db.name],
+      );
+      return Number(rows[0]?.ROWS_READ ?? 0);
+    };
+    await db.exec('SET GLOBAL userstat = ON');
+    try {
+      for (const key of ['id', 'k']) {
+        const p = plan({ table: 'long_t', key, keyKind: 'signed' });
+        const before = await rowsRead();
+        expect(await source.minKey(p, null)).toBe(key === 'id' ? '1' : '3003');
+        expect(await source.maxKey(p)).toBe(key === 'id' ? '20000' : '60000');
+        expect(await source.minKey(p, key === 'id' ? '19000' : '3003')).toBe(
+          key === 'id' ? '19001' : '3006',
+        );
+        // A full index walk reads 20,000 rows.
+        expect(await rowsRead()).toBeLessThan(before + 10);
+      }
+    } finally {
+      await db.exec(`SET GLOBAL userstat = ${String(status?.Value) === 'ON' ? 'ON' : 'OFF'}`);
+    }
   });
 });
 
