@@ -741,9 +741,9 @@ const PART_ROWS = 256;
 /**
  * Batches a run may have handed to the store before the oldest settles: one committing, one
  * waiting, while the next is read and mapped (the SQLite store commits in a writer thread); only
- * one once that would be more than IN_FLIGHT_ROWS rows. A batch waits in the writer, packed,
- * until it commits: at 100,000 rows a batch, two of them peaked at 233-238 MiB and one at
- * 215-218, in the same time (7-8 s for a million rows).
+ * one once that would be more than IN_FLIGHT_ROWS rows. (Measured when a batch waited whole in
+ * the writer until its commit, before large batches spilled to disk: at 100,000 rows a batch,
+ * two of them peaked at 233-238 MiB and one at 215-218, in the same time.)
  */
 const IN_FLIGHT_ROWS = 20_000;
 function commitsInFlight(batchSize: number): number {

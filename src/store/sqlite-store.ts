@@ -115,7 +115,7 @@ export async function openSqliteStore(options: SqliteStoreOptions): Promise<Stor
       options.secretBox,
       (local) =>
         inline || threadUrl === undefined
-          ? new InlineWriter(local, (fn) => db.connection().execute(async () => fn()))
+          ? new InlineWriter(local, (fn) => db.connection().execute(async () => fn()), options.file)
           : new ThreadWriter(options.file, threadUrl),
       options.foldEvery ?? FOLD_EVERY,
     );

@@ -4,12 +4,12 @@
  * SQLite's own work (the inserts, the B-trees, the commit) then runs on the other core while the
  * main thread parses the next MySQL batch, maps it and aggregates the last one.
  */
-import { parentPort, workerData } from 'node:worker_threads';
+import { parentPort, threadId, workerData } from 'node:worker_threads';
 import BetterSqlite3 from 'better-sqlite3';
 import { SluiceError } from '../core/errors.js';
-import { unpackRecords, type PackedRecords } from './packed-records.js';
+import { BatchParts, spillPaths } from './batch-parts.js';
 import { tableTransferables } from './seen-table.js';
-import { SqliteBatchWriter, type FlatRecords } from './sqlite-batch-writer.js';
+import { SqliteBatchWriter } from './sqlite-batch-writer.js';
 import { SQLITE_PRAGMAS } from './sqlite-pragmas.js';
 import type { WriterMessage, WriterReply } from './sqlite-writer.js';
 
@@ -21,16 +21,13 @@ const sqlite = new BetterSqlite3(file, { fileMustExist: true });
 for (const pragma of SQLITE_PRAGMAS) sqlite.pragma(pragma);
 const writer = new SqliteBatchWriter(sqlite);
 /**
- * The parts of the batches not committed yet, by batch id. They wait here, packed, rather than in
- * a transaction: holding SQLite's write lock until the last part arrives would make a write on
- * the main thread's connection wait for the main thread itself.
+ * The parts of the batches not committed yet, by batch id. They wait here, packed (spilled to a
+ * file past a bound, see BatchParts), rather than in a transaction: holding SQLite's write lock
+ * until the last part arrives would make a write on the main thread's connection wait for the
+ * main thread itself.
  */
-const parts = new Map<number, PackedRecords[]>();
-
-/** A batch's parts unpacked one at a time, as the commit inserts them (each is garbage after). */
-function* unpacked(packed: PackedRecords[]): Iterable<FlatRecords> {
-  for (const part of packed) yield unpackRecords(part);
-}
+const parts = new Map<number, BatchParts>();
+const spillPath = spillPaths(file, `w${threadId}`);
 
 function errorReply(id: number, err: unknown): WriterReply {
   const e = err as { name?: unknown; message?: unknown; code?: unknown; details?: unknown };
@@ -49,12 +46,13 @@ function errorReply(id: number, err: unknown): WriterReply {
 port.on('message', (message: WriterMessage) => {
   switch (message.op) {
     case 'part': {
-      const held = parts.get(message.id);
-      if (held === undefined) parts.set(message.id, [message.records]);
-      else held.push(message.records);
+      let held = parts.get(message.id);
+      if (held === undefined) parts.set(message.id, (held = new BatchParts(spillPath)));
+      held.add(message.records);
       return;
     }
     case 'abort':
+      parts.get(message.id)?.discard();
       parts.delete(message.id);
       return;
     case 'close':
@@ -62,23 +60,25 @@ port.on('message', (message: WriterMessage) => {
       port.close();
       return;
     case 'commit': {
-      const held = parts.get(message.id) ?? [];
+      const held = parts.get(message.id) ?? new BatchParts(spillPath);
       parts.delete(message.id);
       let reply: WriterReply;
       let transfer: ArrayBuffer[] = [];
       try {
-        if (held.length !== message.parts) {
+        if (held.count !== message.parts) {
           throw new SluiceError(
             'STORE_FAILED',
-            `the store's writer thread got ${held.length} of the ${message.parts} parts of a batch`,
+            `the store's writer thread got ${held.count} of the ${message.parts} parts of a batch`,
           );
         }
-        const result = writer.commit(message.req, unpacked(held));
+        const result = writer.commit(message.req, held.records());
         // A fold's tables go back to be filled again (see TablePool).
         transfer = (result.tables ?? []).flatMap(tableTransferables);
         reply = { id: message.id, ok: true, result };
       } catch (err) {
         reply = errorReply(message.id, err);
+      } finally {
+        held.discard();
       }
       port.postMessage(reply, transfer);
     }

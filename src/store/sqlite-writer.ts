@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { movableBuffers } from '../core/bytes.js';
 import { ERROR_CATALOGUE, SluiceError, type ErrorCode } from '../core/errors.js';
+import { BatchParts, spillPaths } from './batch-parts.js';
 import { packRecords, transferablesOf, type PackedRecords } from './packed-records.js';
 import { tableTransferables } from './seen-table.js';
 import {
@@ -68,10 +69,15 @@ export type WriterReply =
 /** Commits on the store's own connection; `exclusive` serialises with its other users. */
 export class InlineWriter implements BatchWriterPort {
   readonly kind = 'inline';
+  readonly #spillPath: () => string;
   constructor(
     private readonly writer: SqliteBatchWriter,
     private readonly exclusive: <T>(fn: () => T) => Promise<T>,
-  ) {}
+    /** The store's file: a large batch spills beside it (see BatchParts). */
+    file: string,
+  ) {
+    this.#spillPath = spillPaths(file, 'inline');
+  }
 
   /** The last commit handed over: the connection's lock alone does not serve waiters in order. */
   #tail: Promise<unknown> = Promise.resolve();
@@ -79,22 +85,28 @@ export class InlineWriter implements BatchWriterPort {
   open(): WriterBatch {
     // The parts wait here until the commit: a transaction left open between them would hold the
     // connection (and SQLite's write lock) while the batch is still being read.
-    let parts: FlatRecords[] = [];
+    let parts = new BatchParts(this.#spillPath);
     return {
       part: (records) => {
-        parts.push(records);
+        parts.add(packRecords(records));
       },
       commit: (req) => {
         const held = parts;
-        parts = [];
+        parts = new BatchParts(this.#spillPath);
         const committed = this.#tail.then(() =>
-          this.exclusive(() => this.writer.commit(req, held)),
+          this.exclusive(() => {
+            try {
+              return this.writer.commit(req, held.records());
+            } finally {
+              held.discard();
+            }
+          }),
         );
         this.#tail = committed.catch(() => undefined);
         return committed;
       },
       abort: () => {
-        parts = [];
+        parts.discard();
       },
     };
   }

@@ -1,14 +1,19 @@
 import Database from 'better-sqlite3';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { SluiceError } from '../../src/core/errors.js';
 import type { ActivityRecord, ReadPlan, SourceRow } from '../../src/core/types.js';
+import { applyConfig } from '../../src/engine/config-ops.js';
 import { Engine } from '../../src/engine/engine.js';
 import { createMysqlSource } from '../../src/source/mysql-source.js';
 import type { Source } from '../../src/source/source.js';
+import { SPILL_AFTER_BYTES } from '../../src/store/batch-parts.js';
+import { openStore } from '../../src/store/open-store.js';
 import type { BatchHead, BatchStream, Store } from '../../src/store/store.js';
 import { TEST_MYSQL, createTestDatabase, type TestDatabase } from '../helpers/mariadb.js';
-import { createHarness, type Harness } from '../helpers/sluice.js';
+import { createHarness, testConfig, type Harness } from '../helpers/sluice.js';
 
 let db: TestDatabase;
 let h: Harness;
@@ -623,6 +628,71 @@ describe('lookback, reset and failures', () => {
     // One committing, one waiting, one being read; or one committing and one being read.
     expect(await deepest(10_000)).toBe(3);
     expect(await deepest(10_001)).toBe(2);
+  });
+
+  it('lands batches larger than the writer holds in memory exactly once, through the thread and inline', async () => {
+    // 24,000 rows of about 430 characters (CJK, emoji): two batches of 12,000, each well past
+    // the bytes a batch may hold in memory, so most of each waits in a spill file until its commit.
+    await db.exec(`CREATE TABLE wide (id INT PRIMARY KEY, email VARCHAR(50), action VARCHAR(10),
+      note TEXT)`);
+    await db.exec(`INSERT INTO wide SELECT seq, CONCAT('u', seq % 97, '@x.io'), 'a',
+        CONCAT(seq, ':', REPEAT(CONCAT('名前😀é-', seq % 7), 60))
+      FROM seq_1_to_24000`);
+    const note = (id: number) => `${id}:${`名前😀é-${id % 7}`.repeat(60)}`;
+    expect(12_000 * note(12_000).length * 2).toBeGreaterThan(SPILL_AFTER_BYTES);
+    const section = activity('wide', 'id', { batchSize: 12_000, info: ['note'] });
+
+    const check = (file: string) => {
+      const sqlite = new Database(file, { readonly: true });
+      try {
+        const rows = sqlite
+          .prepare('SELECT row_id, email, info FROM activities ORDER BY id')
+          .all() as { row_id: string; email: string; info: string }[];
+        expect(rows).toHaveLength(24_000);
+        rows.forEach((row, i) => {
+          const id = i + 1;
+          if (row.row_id !== String(id) || row.email !== `u${id % 97}@x.io`) {
+            expect(row).toMatchObject({ row_id: String(id), email: `u${id % 97}@x.io` });
+          }
+          if (row.info !== JSON.stringify({ note: note(id) })) {
+            expect(JSON.parse(row.info)).toEqual({ note: note(id) });
+          }
+        });
+      } finally {
+        sqlite.close();
+      }
+    };
+
+    await h.apply([section]);
+    expect(await h.sync('wide')).toMatchObject({ status: 'succeeded', landed: 24_000 });
+    check(join(h.dataDir, 'sluice.db'));
+    // The spill files were unlinked as they were made: nothing is left in the data folder.
+    expect(readdirSync(h.dataDir).filter((f) => f.includes('spill'))).toEqual([]);
+
+    const dataDir = mkdtempSync(join(tmpdir(), 'sluice-inline-'));
+    const store = await openStore({
+      dataDir,
+      secretKey: 'test-secret-key-0123456789',
+      writer: 'inline',
+    });
+    const source = await createMysqlSource(
+      { ...TEST_MYSQL, database: db.name },
+      TEST_MYSQL.password,
+    );
+    const engine = engineOn(store);
+    try {
+      const outcome = await applyConfig(store, source, testConfig(db, [section]));
+      expect(outcome.ok).toBe(true);
+      const [result] = await engine.runAll({ section: 'wide' });
+      expect(result).toMatchObject({ status: 'succeeded', landed: 24_000 });
+      check(join(dataDir, 'sluice.db'));
+      expect(readdirSync(dataDir).filter((f) => f.includes('spill'))).toEqual([]);
+    } finally {
+      await engine.close();
+      await source.close();
+      await store.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    }
   });
 
   it('drops a batch whose read fails after parts of it were handed over, and lands it once', async () => {

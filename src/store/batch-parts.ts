@@ -1,0 +1,203 @@
+/**
+ * Where a batch's records wait for its commit: the writer takes them in parts while MySQL sends
+ * the batch, and inserts them all in the batch's one transaction once the batch is read (holding
+ * SQLite's write lock meanwhile would make every other write wait for MySQL). In memory the wait
+ * cost about 0.9 MiB per 1,000 rows of `batchSize` at the peak (the parts, their buffers freed only
+ * when a collection comes, the writer's heap grown around them): 216 MiB at 100,000 rows a batch.
+ * Past SPILL_AFTER_BYTES a batch's later parts go to a file of their own in the data folder,
+ * unlinked as soon as it is open (a crash leaves nothing behind), and are read back one at a time
+ * by the commit. Batches of the default size never reach it.
+ */
+import { closeSync, openSync, readSync, unlinkSync, writeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { SluiceError } from '../core/errors.js';
+import { unpackRecords, type PackedRecords } from './packed-records.js';
+import type { FlatRecords } from './sqlite-batch-writer.js';
+
+/**
+ * Bytes of parts a batch holds in memory before the rest goes to its spill file: more than a
+ * batch of 10,000 rows of the benchmark's kind takes (about 3.7 MB), so the default batch size
+ * never spills.
+ */
+export const SPILL_AFTER_BYTES = 8 * 1024 * 1024;
+
+/** A part written to the spill file: its text, then its lengths, then its numbers (see pad8). */
+interface Spilled {
+  at: number;
+  /** Bytes of its text: Latin-1 when every character fits in one byte, else UTF-16. */
+  textBytes: number;
+  latin1: boolean;
+  /** Values of the part (its lengths and numbers). */
+  values: number;
+}
+
+/** Characters past Latin-1: the text is then written as UTF-16, which keeps every string exactly. */
+const WIDE = /[^\p{ASCII}\u0080-\u00ff]/u;
+
+/** Bytes a held part takes, about (its text counted at two bytes a character). */
+function partBytes(part: PackedRecords): number {
+  return part.text.length * 2 + part.lengths.byteLength + part.numbers.byteLength;
+}
+
+/** Each section of a spilled part starts on 8 bytes, so it reads back as a typed array in place. */
+function pad8(n: number): number {
+  return (n + 7) & ~7;
+}
+
+/** The typed array's memory as bytes. */
+function bytesOf(view: Int32Array | Float64Array): Uint8Array {
+  return new Uint8Array(view.buffer, view.byteOffset, view.byteLength);
+}
+
+/**
+ * One buffer per thread that spilled parts are written from and read back into: a part's bytes
+ * are copied out of it at once (into the file, or into the strings and numbers of its records),
+ * so nothing is allocated per part.
+ */
+let scratch = new Uint8Array(0);
+function scratchOf(bytes: number): Buffer {
+  if (scratch.length < bytes) scratch = new Uint8Array(Math.max(bytes, 2 * scratch.length, 65536));
+  return Buffer.from(scratch.buffer, 0, bytes);
+}
+
+export class BatchParts {
+  /** Parts added, held or spilled. */
+  count = 0;
+  readonly #held: PackedRecords[] = [];
+  #heldBytes = 0;
+  #spilled: Spilled[] = [];
+  #fd: number | undefined;
+  /** The spill file's path while it could not be unlinked yet (Windows keeps open files). */
+  #path: string | undefined;
+  #size = 0;
+  /** Set when the spill file could not be made or written: the batch stays in memory. */
+  #inMemoryOnly = false;
+
+  constructor(
+    /** Path of the spill file, should the batch need one. */
+    private readonly spillPath: () => string,
+    private readonly limit = SPILL_AFTER_BYTES,
+  ) {}
+
+  /** Bytes held in memory (the parts not spilled). */
+  get heldBytes(): number {
+    return this.#heldBytes;
+  }
+
+  /** Parts written to the spill file. */
+  get spilledParts(): number {
+    return this.#spilled.length;
+  }
+
+  add(part: PackedRecords): void {
+    this.count++;
+    const bytes = partBytes(part);
+    if (!this.#inMemoryOnly && (this.#spilled.length > 0 || this.#heldBytes + bytes > this.limit)) {
+      // A long batch: the parts held so far go to the file first (the commit reads them in order),
+      // so none of them waits in memory for the rest of the batch.
+      while (this.#held.length > 0 && this.#spill(this.#held[0] as PackedRecords)) {
+        this.#heldBytes -= partBytes(this.#held.shift() as PackedRecords);
+      }
+      if (this.#held.length === 0 && this.#spill(part)) return;
+    }
+    this.#held.push(part);
+    this.#heldBytes += bytes;
+  }
+
+  /** The batch's records part by part, in the order added; each part is garbage once passed on. */
+  *records(): Generator<FlatRecords> {
+    // Spilled parts come first: a batch spills the parts it held once it grows past the bound.
+    for (const s of this.#spilled) yield this.#readBack(s);
+    for (const part of this.#held) yield unpackRecords(part);
+  }
+
+  /** Lets go of the parts and of the spill file (after the commit, or when the batch is dropped). */
+  discard(): void {
+    this.#held.length = 0;
+    this.#heldBytes = 0;
+    this.#spilled = [];
+    if (this.#fd !== undefined) closeSync(this.#fd);
+    this.#fd = undefined;
+    if (this.#path !== undefined) unlinkQuietly(this.#path);
+    this.#path = undefined;
+  }
+
+  /** Writes a part to the spill file; false when the file failed us (the part is then held). */
+  #spill(part: PackedRecords): boolean {
+    try {
+      if (this.#fd === undefined) this.#open();
+      const latin1 = !WIDE.test(part.text);
+      const values = part.lengths.length;
+      const textBytes = part.text.length * (latin1 ? 1 : 2);
+      const lengthsAt = pad8(textBytes);
+      const numbersAt = lengthsAt + pad8(values * 4);
+      const total = numbersAt + values * 8;
+      const buf = scratchOf(total);
+      buf.write(part.text, 0, textBytes, latin1 ? 'latin1' : 'utf16le');
+      buf.set(bytesOf(part.lengths), lengthsAt);
+      buf.set(bytesOf(part.numbers), numbersAt);
+      if (writeSync(this.#fd as number, buf, 0, total, this.#size) !== total) {
+        throw new Error('short write');
+      }
+      this.#spilled.push({ at: this.#size, textBytes, latin1, values });
+      this.#size += total;
+      return true;
+    } catch {
+      // No room in the data folder, or no right to write there: the batch waits in memory as
+      // before (a commit would find the same disk full and fail with SQLite's own error).
+      this.#inMemoryOnly = true;
+      return false;
+    }
+  }
+
+  #open(): void {
+    const path = this.spillPath();
+    this.#fd = openSync(path, 'wx+', 0o600);
+    try {
+      unlinkSync(path);
+    } catch {
+      this.#path = path;
+    }
+  }
+
+  /** A spilled part read back and unpacked. */
+  #readBack(s: Spilled): FlatRecords {
+    const { textBytes, values } = s;
+    const lengthsAt = pad8(textBytes);
+    const numbersAt = lengthsAt + pad8(values * 4);
+    const total = numbersAt + values * 8;
+    const buf = scratchOf(total);
+    if (readSync(this.#fd as number, buf, 0, total, s.at) !== total) {
+      throw new SluiceError(
+        'STORE_FAILED',
+        "a batch's records could not be read back from its spill file",
+      );
+    }
+    return unpackRecords({
+      text: buf.toString(s.latin1 ? 'latin1' : 'utf16le', 0, textBytes),
+      lengths: new Int32Array(buf.buffer, buf.byteOffset + lengthsAt, values),
+      numbers: new Float64Array(buf.buffer, buf.byteOffset + numbersAt, values),
+    });
+  }
+}
+
+function unlinkQuietly(path: string): void {
+  try {
+    unlinkSync(path);
+  } catch {
+    // Gone already.
+  }
+}
+
+let spills = 0;
+
+/**
+ * Paths for the spill files of the store at `file`: beside it (the data folder, which holds the
+ * landed data already), each one new; the operating system's temporary folder for a store in
+ * memory.
+ */
+export function spillPaths(file: string, tag: string): () => string {
+  const base = file === ':memory:' || file === '' ? join(tmpdir(), 'sluice') : file;
+  return () => `${base}.spill-${process.pid}-${tag}-${++spills}`;
+}
