@@ -227,6 +227,28 @@ describe('rollups kept by commitBatch', () => {
     ]);
   });
 
+  it("add a day's values as SQLite's sum() does, whose rounding error does not pile up", async () => {
+    await open();
+    await store.applyConfig(integration, [section('m', 'metrics')]);
+    const values = [0.1, 0.2, 0.3, 1e16, 1, -1e16, 0.1, 0.7];
+    await land('m', 'metrics', [
+      values.map((v, i) => point(`${i + 1}`, 'acme', v, '2024-05-01T10:00:00.000Z')),
+      [point('9', 'other', 2.5, '2024-05-01T11:00:00.000Z')],
+    ]);
+    const sqlite = new BetterSqlite3(':memory:');
+    const { total } = sqlite
+      .prepare(
+        `SELECT sum(v) AS total FROM (${values.map(() => 'SELECT ? AS v').join(' UNION ALL ')})`,
+      )
+      .get(...values) as { total: number };
+    sqlite.close();
+    // Summed one after another in JS, 1e16 swallows the small values: 0.8 instead of 2.4.
+    expect(values.reduce((a, b) => a + b, 0)).not.toBe(total);
+    expect(await data.metricSeries('seats', { agg: 'sum' })).toEqual([
+      { day: '2024-05-01', value: total + 2.5 },
+    ]);
+  });
+
   it('count endusers per action anew after each fold and deletion, whoever views in between', async () => {
     await open();
     await store.applyConfig(integration, [section('a', 'activities'), section('b', 'activities')]);
