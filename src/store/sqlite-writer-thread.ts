@@ -56,6 +56,9 @@ port.on('message', (message: WriterMessage) => {
       parts.delete(message.id);
       return;
     case 'close':
+      // Batches never committed (their run was dropped) let go of their spill files.
+      for (const held of parts.values()) held.discard();
+      parts.clear();
       sqlite.close();
       port.close();
       return;

@@ -93,15 +93,9 @@ export class InlineWriter implements BatchWriterPort {
       commit: (req) => {
         const held = parts;
         parts = new BatchParts(this.#spillPath);
-        const committed = this.#tail.then(() =>
-          this.exclusive(() => {
-            try {
-              return this.writer.commit(req, held.records());
-            } finally {
-              held.discard();
-            }
-          }),
-        );
+        const committed = this.#tail
+          .then(() => this.exclusive(() => this.writer.commit(req, held.records())))
+          .finally(() => held.discard());
         this.#tail = committed.catch(() => undefined);
         return committed;
       },
