@@ -1,3 +1,4 @@
+import { readdirSync } from 'node:fs';
 import { mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -5,6 +6,7 @@ import { pathToFileURL } from 'node:url';
 import BetterSqlite3 from 'better-sqlite3';
 import { Kysely, SqliteDialect } from 'kysely';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { SPILL_AFTER_BYTES } from '../../src/store/batch-parts.js';
 import { createMigrationProvider } from '../../src/store/migrations.js';
 import { openStore } from '../../src/store/open-store.js';
 import type { Database } from '../../src/store/schema.js';
@@ -12,11 +14,13 @@ import { createSecretBox } from '../../src/store/secret-box.js';
 import {
   ADD_METRIC_DAYS,
   PAIRS_OF,
+  type FlatRecords,
+  type SqliteBatchWriter,
   type WriteRequest,
 } from '../../src/store/sqlite-batch-writer.js';
 import { TablePool, type SeenTable } from '../../src/store/seen-table.js';
 import { UNFOLDED_SQL, openSqliteStore } from '../../src/store/sqlite-store.js';
-import { ThreadWriter } from '../../src/store/sqlite-writer.js';
+import { InlineWriter, ThreadWriter, type WriterBatch } from '../../src/store/sqlite-writer.js';
 import { activity, integration, section, storeBehaviour } from './store-behaviour.js';
 import type { StoreUnderTest } from './store-behaviour.js';
 import { BUILT_WRITER_THREAD } from '../helpers/built.js';
@@ -26,6 +30,36 @@ function reader(file: string): Kysely<Database> {
   return new Kysely<Database>({
     dialect: new SqliteDialect({ database: new BetterSqlite3(file) }),
   });
+}
+
+/** An activity as the writer takes it (FlatRecords order: row id, email, ... date, info). */
+function flatActivity(rowId: string, email: string): FlatRecords {
+  return [rowId, email, null, null, null, 'a', 1, '2024-01-01T00:00:00.000Z', null];
+}
+
+/** A batch's request to the writer: nothing but its records (and what is given). */
+function request(runId: number, given: Partial<WriteRequest> = {}): WriteRequest {
+  return {
+    sectionId: 1,
+    runId,
+    dataType: 'activities',
+    rejects: [],
+    cursor: '1',
+    rowsRead: 0,
+    keyFrom: null,
+    keyTo: null,
+    now: '2024-01-01T00:00:00.000Z',
+    ...given,
+  };
+}
+
+const openFds = () => readdirSync('/proc/self/fd').length;
+
+/** Hands over parts enough to pass the bytes a batch holds in memory (so it spills). */
+function fillPastSpill(batch: WriterBatch): void {
+  const wide = 'x'.repeat(64 * 1024);
+  const parts = Math.ceil(SPILL_AFTER_BYTES / (wide.length * 2)) + 4;
+  for (let p = 0; p < parts; p++) batch.part(flatActivity(`${p}`, wide));
 }
 
 async function openTemp(
@@ -197,17 +231,7 @@ describe('SQLite store', () => {
       "import { parentPort } from 'node:worker_threads';\nparentPort.on('message', () => process.exit(3));\n",
     );
     const writer = new ThreadWriter(join(dir, 'unused.db'), pathToFileURL(script));
-    const req = (runId: number): WriteRequest => ({
-      sectionId: 1,
-      runId,
-      dataType: 'activities',
-      rejects: [],
-      cursor: '1',
-      rowsRead: 0,
-      keyFrom: null,
-      keyTo: null,
-      now: '2024-01-01T00:00:00.000Z',
-    });
+    const req = (runId: number) => request(runId);
     const died = { code: 'STORE_FAILED', message: expect.stringContaining('writer thread failed') };
     const commit = (runId: number) => writer.open(runId).commit(req(runId));
     await expect(commit(1)).rejects.toMatchObject(died);
@@ -219,7 +243,7 @@ describe('SQLite store', () => {
     await expect(commit(2)).rejects.toMatchObject(died);
     // A thread that dies holding parts of a batch fails that batch: it never commits without them.
     const streamed = writer.open(3);
-    streamed.part(['1', 'a@x.io', null, null, null, 'a', 1, '2024-01-01T00:00:00.000Z', null]);
+    streamed.part(flatActivity('1', 'a@x.io'));
     await expect(streamed.commit(req(3))).rejects.toMatchObject({ code: 'STORE_FAILED' });
     await expect(commit(3)).rejects.toMatchObject({
       message: expect.stringContaining('an earlier batch of this run failed'),
@@ -234,28 +258,15 @@ describe('SQLite store', () => {
     const [s] = await store.listSections();
     const run = await store.startRun(s?.id ?? 0, 'manual');
     const writer = new ThreadWriter(join(dataDir, 'sluice.db'), BUILT_WRITER_THREAD);
-    const req = (n: number): WriteRequest => ({
-      sectionId: s?.id ?? 0,
-      runId: run.id,
-      dataType: 'activities',
-      rejects: [],
-      cursor: String(n),
-      rowsRead: 1,
-      keyFrom: String(n),
-      keyTo: String(n),
-      now: '2024-01-01T00:00:00.000Z',
-    });
-    const row = (n: number) => [
-      String(n),
-      `u${n}@x.io`,
-      null,
-      null,
-      null,
-      'a',
-      1,
-      '2024-01-01T00:00:00.000Z',
-      null,
-    ];
+    const req = (n: number): WriteRequest =>
+      request(run.id, {
+        sectionId: s?.id ?? 0,
+        cursor: String(n),
+        rowsRead: 1,
+        keyFrom: String(n),
+        keyTo: String(n),
+      });
+    const row = (n: number) => flatActivity(String(n), `u${n}@x.io`);
     const land = async (n: number) => {
       const batch = writer.open(run.id);
       batch.part(row(n));
@@ -291,6 +302,32 @@ describe('SQLite store', () => {
       sqlite.prepare('SELECT count(*) AS n, max(row_id) AS last FROM activities').get(),
     ).toEqual({ n: 5, last: '5' });
     sqlite.close();
+  });
+
+  it('closes the spill files of batches never committed, when the writer thread closes', async () => {
+    const dir = await tempDir();
+    await (await openStore({ dataDir: dir })).close();
+    const before = openFds();
+    const writer = new ThreadWriter(join(dir, 'sluice.db'), BUILT_WRITER_THREAD);
+    fillPastSpill(writer.open(1));
+    await writer.close();
+    expect(openFds()).toBe(before);
+    expect((await readdir(dir)).filter((f) => f.includes('spill'))).toEqual([]);
+  });
+
+  it('closes the spill file of a batch whose inline commit cannot take the connection', async () => {
+    const dir = await tempDir();
+    const before = openFds();
+    const writer = new InlineWriter(
+      {} as SqliteBatchWriter,
+      () => Promise.reject(new Error('the store is closed')),
+      join(dir, 'sluice.db'),
+    );
+    const batch = writer.open();
+    fillPastSpill(batch);
+    expect(openFds()).toBe(before + 1);
+    await expect(batch.commit(request(1))).rejects.toThrow('the store is closed');
+    expect(openFds()).toBe(before);
   });
 
   it("lets go of its writer thread when a run ends (the process's threads, from /proc)", async () => {
