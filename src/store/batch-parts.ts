@@ -4,9 +4,11 @@
  * SQLite's write lock meanwhile would make every other write wait for MySQL). In memory the wait
  * cost about 0.9 MiB per 1,000 rows of `batchSize` at the peak (the parts, their buffers freed only
  * when a collection comes, the writer's heap grown around them): 216 MiB at 100,000 rows a batch.
- * Past SPILL_AFTER_BYTES a batch's later parts go to a file of their own in the data folder,
- * unlinked as soon as it is open (a crash leaves nothing behind), and are read back one at a time
- * by the commit. Batches of the default size never reach it.
+ * A batch that grows past SPILL_AFTER_BYTES moves the parts it held, and every later one, to a
+ * file of its own in the data folder, unlinked as soon as it is open (a crash leaves nothing
+ * behind); the commit reads them back one at a time. (Spilling only the parts past the bound left
+ * the first 8 MiB waiting the whole read: 170-177 MiB at 100,000 rows a batch, 143-147 now.)
+ * Batches of the default size never reach it.
  */
 import { closeSync, openSync, readSync, unlinkSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';

@@ -631,8 +631,8 @@ describe('lookback, reset and failures', () => {
   });
 
   it('lands batches larger than the writer holds in memory exactly once, through the thread and inline', async () => {
-    // 24,000 rows of about 430 characters (CJK, emoji): two batches of 12,000, each well past
-    // the bytes a batch may hold in memory, so most of each waits in a spill file until its commit.
+    // 24,000 rows of about 430 characters (CJK, emoji): two batches of 12,000, each past the
+    // bytes a batch may hold in memory, so each waits in a spill file until its commit.
     await db.exec(`CREATE TABLE wide (id INT PRIMARY KEY, email VARCHAR(50), action VARCHAR(10),
       note TEXT)`);
     await db.exec(`INSERT INTO wide SELECT seq, CONCAT('u', seq % 97, '@x.io'), 'a',
