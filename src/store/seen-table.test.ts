@@ -40,6 +40,28 @@ describe('SeenTable', () => {
     expect(total).toBe(5_000);
   });
 
+  it('frees the buffers it outgrows at once, and keeps every row through the growth', () => {
+    const table = new SeenTable(2, 256);
+    table.row('x:', 'first');
+    const outgrown = table.nums;
+    const rows = 5_000;
+    for (let i = 1; i < rows; i++) {
+      const r = table.row('x:', `user-${i}-${'z'.repeat(i % 40)}`);
+      table.nums[r * NUMS + ACTIVITIES] = i;
+      table.set(r, 1, `mail-${i}`);
+    }
+    // Moved away (detached) rather than left for the collector: nothing can read them since.
+    expect(outgrown.byteLength).toBe(0);
+    expect(table.nums.byteLength).toBeGreaterThan(0);
+    for (let i = 1; i < rows; i++) {
+      const r = table.row('x:', `user-${i}-${'z'.repeat(i % 40)}`);
+      expect(table.added).toBe(false);
+      expect(table.nums[r * NUMS + ACTIVITIES]).toBe(i);
+      expect(table.get(r, 1)).toBe(`mail-${i}`);
+    }
+    expect(table.rows).toBe(rows);
+  });
+
   it('keeps strings exactly: empty, emoji, lone surrogates, NUL, and fields null until set', () => {
     const table = new SeenTable(3);
     const odd = ['', '😀 ünïcode', '\ud800 lone', 'a\u0000b', 'x'.repeat(10_000)];
