@@ -296,7 +296,7 @@ export class Engine {
       );
       const done = page.length < section.batchSize;
       const rest = notLanded(mapper, page, landed);
-      await this.land(parts, [], rest, done ? lastKey : undefined, lastKey, lastKey);
+      await this.land(parts, rest, done ? lastKey : undefined, lastKey, lastKey);
       if (done) return;
       const last = page[page.length - 1]?.[idIndex];
       afterIdentity = Buffer.isBuffer(last) ? last.toString('utf8') : String(last);
@@ -348,7 +348,7 @@ export class Engine {
       return;
     }
     const ties = notLanded(mapper, await this.read(() => source.readTies(plan, lastKey)), landed);
-    await this.land(parts, [], ties, lastKey, lastKey, lastKey, carry);
+    await this.land(parts, ties, lastKey, lastKey, lastKey, carry);
   }
 
   /**
@@ -428,29 +428,25 @@ export class Engine {
     return { owner: this.owner.id, expiresAt: new Date(Date.now() + this.lockTtlMs).toISOString() };
   }
 
-  /** Maps rows read apart from a streamed batch (a tie group) and commits them as a batch. */
+  /**
+   * Maps rows read apart from a streamed batch (a tie group, the batch's own rows of it left out
+   * by the caller) and commits them as a batch.
+   */
   private async land(
     parts: RunParts,
     rows: SourceRow[],
-    extra: SourceRow[],
     cursor: string | undefined,
     keyFrom: string,
     keyTo: string,
     /** Where the numbering of identical rows goes on from (see landTies). */
     carry?: RowIdCarry,
   ): Promise<void> {
-    const { mapper } = parts;
     const now = new Date().toISOString();
-    let all = rows;
-    if (extra.length > 0) {
-      // Rows of the tie group already in the batch keep one identity: land each once.
-      all = rows.concat(notLanded(mapper, extra, new Set(mapper.rowIds(rows))));
-    }
     const { records, rejects } =
-      all.length > 0 ? mapper.map(all, now, carry) : { records: [], rejects: [] };
+      rows.length > 0 ? parts.mapper.map(rows, now, carry) : { records: [], rejects: [] };
     const batch = outlet(this.options.store, parts);
     batch.add(records);
-    const rowsRead = rows.length + extra.length;
+    const rowsRead = rows.length;
     const { commit, queued } = batch.commit({
       rejects,
       cursor,

@@ -52,10 +52,11 @@ export interface CommitBatch {
   keyTo: string | null;
   /**
    * For a section with a Planhat sink: request bodies (UTF-8 JSON, in order, each in chunks)
-   * queued in the outbox in the same transaction. `records` counts the records in them; unless `alsoInStore` (sink
-   * `both`, with the records landed too), that count is what the batch landed. The store takes
-   * the bodies: a chunk larger than Buffer's pool may be moved to its writer and is freed once
-   * written (see core/bytes.ts), so nothing else may hold a view of that memory.
+   * queued in the outbox in the same transaction. `records` counts the records in them; unless
+   * `alsoInStore` (sink `both`, with the records landed too), that count is what the batch
+   * landed. The store takes the bodies: a chunk larger than Buffer's pool may be moved to its
+   * writer and is freed once written (see core/bytes.ts), so nothing else may hold a view of
+   * that memory.
    */
   outbox?: { bodies: (readonly Uint8Array[])[]; records: number; alsoInStore: boolean };
   /** Extends the run lock of `owner` to `expiresAt` (ISO) in the same commit: a run's heartbeat. */
