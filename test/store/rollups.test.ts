@@ -290,6 +290,44 @@ describe('rollups kept by commitBatch', () => {
     expect(await endusers()).toEqual({ view: 2, buy: 1 });
   });
 
+  it("keep an enduser's first email, given after the enduser, and count records by that email alone for it", async () => {
+    await open();
+    await store.applyConfig(integration, [section('a', 'activities')]);
+    const byId = (key: string, externalId: string, email?: string): ActivityRecord => ({
+      ...act(key, email ?? '', 'view', 1, `2024-05-0${key}T10:00:00.000Z`),
+      externalId,
+      ...(email === undefined ? { email: undefined } : {}),
+    });
+    const endusers = async () =>
+      (await data.endusers({ limit: 10, offset: 0 })).items.map((e) => [
+        e.externalId,
+        e.email,
+        e.activities,
+      ]);
+    // Each land is a run, folded at its end: the email comes in a later fold than the enduser.
+    await land('a', 'activities', [[byId('1', 'u1')]]);
+    expect(await endusers()).toEqual([['u1', null, 1]]);
+    await land('a', 'activities', [[byId('2', 'u1', 'first@x.io')]]);
+    expect(await endusers()).toEqual([['u1', 'first@x.io', 2]]);
+    await land('a', 'activities', [[byId('3', 'u1', 'second@x.io')]]);
+    expect(await endusers()).toEqual([['u1', 'first@x.io', 3]]);
+    // A record by that email alone is u1's; one by an email no enduser has stays apart...
+    await land('a', 'activities', [
+      [act('4', 'first@x.io', 'view', 1, '2024-05-04T10:00:00.000Z')],
+      [act('5', 'lone@x.io', 'view', 1, '2024-05-05T10:00:00.000Z')],
+    ]);
+    expect(await endusers()).toEqual([
+      ['u1', 'first@x.io', 4],
+      [null, 'lone@x.io', 1],
+    ]);
+    // ...until an external id comes with it: then it joins that enduser.
+    await land('a', 'activities', [[byId('6', 'u2', 'lone@x.io')]]);
+    expect(await endusers()).toEqual([
+      ['u1', 'first@x.io', 4],
+      ['u2', 'lone@x.io', 2],
+    ]);
+  });
+
   it('go with their section when it is deleted', async () => {
     await open();
     await store.applyConfig(integration, [section('a', 'activities'), section('m', 'metrics')]);
