@@ -269,8 +269,9 @@ export const ADD_METRIC_DAYS = `INSERT INTO metric_daily (model, dimension_id, d
 type Statement = BetterSqlite3.Statement<unknown[]>;
 
 /**
- * An upsert run over many parameter tuples: CHUNK_ROWS to a statement, the rest one by one. Tuples
- * come as arrays (runAll) or value by value (value, end, flush), which builds none.
+ * An upsert (or an UPDATE ... FROM VALUES) run over many parameter tuples: CHUNK_ROWS to a
+ * statement, the rest one by one. Tuples come as arrays (runAll) or value by value (value, end,
+ * flush), which builds none.
  */
 class ChunkedUpsert {
   readonly #one: Statement;
