@@ -294,9 +294,13 @@ describe('rollups kept by commitBatch', () => {
     await open();
     await store.applyConfig(integration, [section('a', 'activities')]);
     const byId = (key: string, externalId: string, email?: string): ActivityRecord => ({
-      ...act(key, email ?? '', 'view', 1, `2024-05-0${key}T10:00:00.000Z`),
+      rowId: key,
+      key,
       externalId,
-      ...(email === undefined ? { email: undefined } : {}),
+      ...(email === undefined ? {} : { email }),
+      action: 'view',
+      weight: 1,
+      date: `2024-05-0${key}T10:00:00.000Z`,
     });
     const endusers = async () =>
       (await data.endusers({ limit: 10, offset: 0 })).items.map((e) => [
