@@ -2,7 +2,7 @@
 // The published entry point: plain JavaScript so `node bin/sluice.js` works without a loader.
 // The first line takes no Node flags: passing them needs `env -S`, which BusyBox's env (Alpine,
 // the node:*-alpine images) does not have. The project's .npmrc gives what npm starts here (npx
-// sluice, npm start) --max-semi-space-size=8 through NODE_OPTIONS (see README, Memory).
+// sluice, npm start) --max-semi-space-size=4 through NODE_OPTIONS (see README, Memory).
 import { main } from '../dist/cli/main.js';
 
 main(process.argv).then(

@@ -17,7 +17,7 @@ describe('how Sluice is started', () => {
     expect(stdout.trim()).toMatch(/^\d+\.\d+\.\d+$/);
   });
 
-  it('gives what npm starts in the project folder the young generation at 2 x 8 MiB', async () => {
+  it('gives what npm starts in the project folder the young generation at 2 x 4 MiB', async () => {
     // Whatever this test runs with (npm test passes the setting on as NODE_OPTIONS and
     // npm_config_node_options): the child's comes from the project's .npmrc, as for npx sluice.
     const env = Object.fromEntries(
@@ -27,7 +27,7 @@ describe('how Sluice is started', () => {
     );
     const script = 'process.stdout.write(String(process.env.NODE_OPTIONS))';
     const { stdout } = await run('npm', ['exec', '--', 'node', '-e', script], { cwd: ROOT, env });
-    expect(stdout).toBe('--max-semi-space-size=8');
+    expect(stdout).toBe('--max-semi-space-size=4');
     const { stdout: help } = await run('npm', ['start', '--silent', '--', '--help'], {
       cwd: ROOT,
       env,

@@ -1,8 +1,10 @@
+import { execFile } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { promisify } from 'node:util';
 import BetterSqlite3 from 'better-sqlite3';
 import { Kysely, SqliteDialect } from 'kysely';
 import { afterEach, describe, expect, it, vi } from 'vitest';
@@ -20,11 +22,19 @@ import {
 } from '../../src/store/sqlite-batch-writer.js';
 import { TablePool, type SeenTable } from '../../src/store/seen-table.js';
 import { UNFOLDED_SQL, openSqliteStore } from '../../src/store/sqlite-store.js';
-import { InlineWriter, ThreadWriter, type WriterBatch } from '../../src/store/sqlite-writer.js';
+import {
+  InlineWriter,
+  ThreadWriter,
+  WRITER_SEMI_SPACE_MB,
+  semiSpaceFlag,
+  type WriterBatch,
+} from '../../src/store/sqlite-writer.js';
 import { activity, integration, section, storeBehaviour } from './store-behaviour.js';
 import type { StoreUnderTest } from './store-behaviour.js';
 import { BUILT_WRITER_THREAD } from '../helpers/built.js';
 import { until } from '../helpers/until.js';
+
+const execFileP = promisify(execFile);
 
 function reader(file: string): Kysely<Database> {
   return new Kysely<Database>({
@@ -249,6 +259,61 @@ describe('SQLite store', () => {
       message: expect.stringContaining('an earlier batch of this run failed'),
     });
     await writer.close();
+  });
+
+  it("gives the writer thread its own young generation, whatever Node's flag gives the process", async () => {
+    const dir = await tempDir();
+    // A stand-in thread that answers a commit with the size of its heap.
+    const thread = join(dir, 'heap-writer.mjs');
+    await writeFile(
+      thread,
+      `import { parentPort } from 'node:worker_threads';
+import { getHeapStatistics } from 'node:v8';
+parentPort.on('message', (m) => {
+  if (m.op === 'commit') parentPort.postMessage({ id: m.id, ok: true, result: { limit: getHeapStatistics().heap_size_limit } });
+  if (m.op === 'close') parentPort.close();
+});
+`,
+    );
+    // V8's flags are the process's: run with a smaller semi-space than the writer's, then start a
+    // plain thread after the writer's, which must get the process's size back.
+    const script = join(dir, 'main.mjs');
+    await writeFile(
+      script,
+      `import { Worker } from 'node:worker_threads';
+import { getHeapStatistics } from 'node:v8';
+import { ThreadWriter } from ${JSON.stringify(new URL('../../dist/store/sqlite-writer.js', import.meta.url).href)};
+const writer = new ThreadWriter(${JSON.stringify(join(dir, 'unused.db'))}, new URL(${JSON.stringify(pathToFileURL(thread).href)}));
+const { limit } = await writer.open(1).commit({ runId: 1 });
+await writer.close();
+const plain = new Worker("import { parentPort } from 'node:worker_threads'; import { getHeapStatistics } from 'node:v8'; parentPort.postMessage(getHeapStatistics().heap_size_limit);", { eval: true });
+const after = await new Promise((resolve) => plain.once('message', resolve));
+await plain.terminate();
+console.log(JSON.stringify({ main: getHeapStatistics().heap_size_limit, writer: limit, after }));
+`,
+    );
+    const env = Object.fromEntries(
+      Object.entries(process.env).filter(([name]) => !/^node_options$/i.test(name)),
+    );
+    const { stdout } = await execFileP(
+      process.execPath,
+      [`--max-semi-space-size=${WRITER_SEMI_SPACE_MB / 2}`, script],
+      { env },
+    );
+    const heap = JSON.parse(stdout) as { main: number; writer: number; after: number };
+    // V8 counts a young generation in the heap's limit: three semi-spaces' worth.
+    expect(heap.writer - heap.main).toBe(3 * (WRITER_SEMI_SPACE_MB / 2) * 1024 * 1024);
+    expect(heap.after).toBe(heap.main);
+  });
+
+  it('reads the semi-space Node was given from NODE_OPTIONS and its command line', () => {
+    expect(semiSpaceFlag([], undefined)).toBeUndefined();
+    expect(semiSpaceFlag([], '--max-semi-space-size=4')).toBe('4');
+    expect(semiSpaceFlag(['--max-semi-space-size', '6'], '--max-semi-space-size=4')).toBe('6');
+    expect(semiSpaceFlag(['--max_semi_space_size=2'], ' --trace-gc  ')).toBe('2');
+    expect(semiSpaceFlag(['--max-old-space-size=64'], '--semi-space-growth-factor=2')).toBe(
+      undefined,
+    );
   });
 
   it('lets go of an idle writer thread when asked, never of one with a batch open or waiting', async () => {
