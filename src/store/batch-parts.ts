@@ -7,8 +7,8 @@
  * A batch that grows past SPILL_AFTER_BYTES moves the parts it held, and every later one, to a
  * file of its own in the data folder, unlinked as soon as it is open (a crash leaves nothing
  * behind); the commit reads them back one at a time. (Spilling only the parts past the bound left
- * the first 8 MiB waiting the whole read: 170-177 MiB at 100,000 rows a batch, 143-147 now.)
- * Batches of the default size never reach it.
+ * the first 8 MiB waiting the whole read: 170-177 MiB at 100,000 rows a batch, 143-147 then.)
+ * The file's pages are the operating system's cache, not the process's memory.
  */
 import { closeSync, openSync, readSync, unlinkSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -18,11 +18,15 @@ import { unpackRecords, type PackedRecords } from './packed-records.js';
 import type { FlatRecords } from './sqlite-batch-writer.js';
 
 /**
- * Bytes of parts a batch holds in memory before the rest goes to its spill file: more than a
- * batch of 10,000 rows of the benchmark's kind takes (about 3.7 MB), so the default batch size
- * never spills.
+ * Bytes of parts a batch holds in memory before they and the rest go to its spill file: a batch
+ * of up to about a thousand rows never makes a file, one of 10,000 rows of the benchmark's kind
+ * (about 3.7 MB) spills from its first tenth on. Held up to 8 MiB (no batch of the default size spilled),
+ * the parts outlived the writer thread's young generation unless it was 2 x 8 MiB; spilled, it
+ * does with 2 x 1 (see WRITER_SEMI_SPACE_MB): the benchmark's table peaked at 105-108 MiB instead
+ * of 121-125, 300,000 endusers at 137-142 instead of 152-156, for a write and a read of each part
+ * through one reused buffer.
  */
-export const SPILL_AFTER_BYTES = 8 * 1024 * 1024;
+export const SPILL_AFTER_BYTES = 256 * 1024;
 
 /** A part written to the spill file: its text, then its lengths, then its numbers (see pad8). */
 interface Spilled {

@@ -112,12 +112,13 @@ export class InlineWriter implements BatchWriterPort {
 }
 
 /**
- * The writer thread's semi-space, MiB (its young generation is two of them). A batch's parts live
- * there from their arrival to its commit, longer than a small young generation lasts: at 4 MiB
- * the thread promoted 80 MiB of a million-row sync (5 at 8) and ran seven full collections; at 8
- * they die young. (The main thread does as well at 4 as at 8: 6.4 MiB promoted either way.)
+ * The writer thread's semi-space, MiB (its young generation is two of them). What it allocates
+ * dies young as long as a batch's parts wait in the spill file rather than on its heap (see
+ * SPILL_AFTER_BYTES): held there until the commit, they were promoted at 4 MiB (80 MiB of a
+ * million-row sync, seven full collections) and needed 8. (The main thread promotes as much at
+ * 4 as at 8: 6.4 MiB.)
  */
-export const WRITER_SEMI_SPACE_MB = 8;
+export const WRITER_SEMI_SPACE_MB = 1;
 
 /** Writer threads starting, whose semi-space flag is set (see startWithSemiSpace). */
 let starting = 0;

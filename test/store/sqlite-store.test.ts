@@ -275,7 +275,7 @@ parentPort.on('message', (m) => {
 });
 `,
     );
-    // V8's flags are the process's: run with a smaller semi-space than the writer's, then start a
+    // V8's flags are the process's: run with another semi-space than the writer's, then start a
     // plain thread after the writer's, which must get the process's size back.
     const script = join(dir, 'main.mjs');
     await writeFile(
@@ -295,14 +295,17 @@ console.log(JSON.stringify({ main: getHeapStatistics().heap_size_limit, writer: 
     const env = Object.fromEntries(
       Object.entries(process.env).filter(([name]) => !/^node_options$/i.test(name)),
     );
+    const processSemiSpace = WRITER_SEMI_SPACE_MB + 3;
     const { stdout } = await execFileP(
       process.execPath,
-      [`--max-semi-space-size=${WRITER_SEMI_SPACE_MB / 2}`, script],
+      [`--max-semi-space-size=${processSemiSpace}`, script],
       { env },
     );
     const heap = JSON.parse(stdout) as { main: number; writer: number; after: number };
     // V8 counts a young generation in the heap's limit: three semi-spaces' worth.
-    expect(heap.writer - heap.main).toBe(3 * (WRITER_SEMI_SPACE_MB / 2) * 1024 * 1024);
+    expect(heap.writer - heap.main).toBe(
+      3 * (WRITER_SEMI_SPACE_MB - processSemiSpace) * 1024 * 1024,
+    );
     expect(heap.after).toBe(heap.main);
   });
 
