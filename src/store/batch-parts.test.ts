@@ -53,7 +53,7 @@ describe('BatchParts', () => {
     expect(parts.heldBytes).toBe(0);
     expect([...parts.records()]).toEqual(added);
     parts.discard();
-    // A batch of a few rows makes no file.
+    // A batch of a few rows makes no file (its part well under the bound).
     const small = new BatchParts(spillPaths(join(dir, 'store.db'), 't'));
     small.add(packRecords(part(1, 10)));
     expect(small.spilledParts).toBe(0);

@@ -20,11 +20,11 @@ import type { FlatRecords } from './sqlite-batch-writer.js';
 /**
  * Bytes of parts a batch holds in memory before they and the rest go to its spill file: a batch
  * of up to about a thousand rows never makes a file, one of 10,000 rows of the benchmark's kind
- * (about 3.7 MB) spills from its first tenth on. Held up to 8 MiB (no batch of the default size spilled),
- * the parts outlived the writer thread's young generation unless it was 2 x 8 MiB; spilled, it
- * does with 2 x 1 (see WRITER_SEMI_SPACE_MB): the benchmark's table peaked at 105-108 MiB instead
- * of 121-125, 300,000 endusers at 137-142 instead of 152-156, for a write and a read of each part
- * through one reused buffer.
+ * (about 3.7 MB) spills from its first tenth on. Held up to 8 MiB (no batch of the default size
+ * spilled), the parts outlived the writer thread's young generation unless it was 2 x 8 MiB;
+ * spilled, it does with 2 x 1 (see WRITER_SEMI_SPACE_MB): the benchmark's table peaked at 105-108
+ * MiB instead of 121-125, 300,000 endusers at 137-142 instead of 152-156, for a write and a read
+ * of each part through one reused buffer.
  */
 export const SPILL_AFTER_BYTES = 256 * 1024;
 
