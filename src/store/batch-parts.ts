@@ -34,8 +34,10 @@ interface Spilled {
   /** Bytes of its text: Latin-1 when every character fits in one byte, else UTF-16. */
   textBytes: number;
   latin1: boolean;
-  /** Values of the part (its lengths and numbers). */
+  /** Values of the part (its lengths). */
   values: number;
+  /** Of those, numbers. */
+  numbers: number;
 }
 
 /** Characters past Latin-1: the text is then written as UTF-16, which keeps every string exactly. */
@@ -135,10 +137,11 @@ export class BatchParts {
       if (this.#fd === undefined) this.#open();
       const latin1 = !WIDE.test(part.text);
       const values = part.lengths.length;
+      const numbers = part.numbers.length;
       const textBytes = part.text.length * (latin1 ? 1 : 2);
       const lengthsAt = pad8(textBytes);
       const numbersAt = lengthsAt + pad8(values * 4);
-      const total = numbersAt + values * 8;
+      const total = numbersAt + numbers * 8;
       const buf = scratchOf(total);
       buf.write(part.text, 0, textBytes, latin1 ? 'latin1' : 'utf16le');
       buf.set(bytesOf(part.lengths), lengthsAt);
@@ -146,7 +149,7 @@ export class BatchParts {
       if (writeSync(this.#fd as number, buf, 0, total, this.#size) !== total) {
         throw new Error('short write');
       }
-      this.#spilled.push({ at: this.#size, textBytes, latin1, values });
+      this.#spilled.push({ at: this.#size, textBytes, latin1, values, numbers });
       this.#size += total;
       return true;
     } catch {
@@ -169,10 +172,10 @@ export class BatchParts {
 
   /** A spilled part read back and unpacked. */
   #readBack(s: Spilled): FlatRecords {
-    const { textBytes, values } = s;
+    const { textBytes, values, numbers } = s;
     const lengthsAt = pad8(textBytes);
     const numbersAt = lengthsAt + pad8(values * 4);
-    const total = numbersAt + values * 8;
+    const total = numbersAt + numbers * 8;
     const buf = scratchOf(total);
     if (readSync(this.#fd as number, buf, 0, total, s.at) !== total) {
       throw new SluiceError(
@@ -183,7 +186,7 @@ export class BatchParts {
     return unpackRecords({
       text: buf.toString(s.latin1 ? 'latin1' : 'utf16le', 0, textBytes),
       lengths: new Int32Array(buf.buffer, buf.byteOffset + lengthsAt, values),
-      numbers: new Float64Array(buf.buffer, buf.byteOffset + numbersAt, values),
+      numbers: new Float64Array(buf.buffer, buf.byteOffset + numbersAt, numbers),
     });
   }
 }

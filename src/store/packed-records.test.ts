@@ -25,6 +25,12 @@ describe('packRecords', () => {
     expect(Object.is(back[7], -0)).toBe(true);
   });
 
+  it('keeps a number only for the values that are numbers', () => {
+    const packed = packRecords(['a', 1, null, 'b', 2.5, -0]);
+    expect([...packed.numbers]).toEqual([1, 2.5, -0]);
+    expect(Object.is(packed.numbers[2], -0)).toBe(true);
+  });
+
   it('packs an empty part', () => {
     expect(unpackRecords(packRecords([]))).toEqual([]);
   });

@@ -13,16 +13,23 @@ export interface PackedRecords {
   text: string;
   /** Per value: its string's length (UTF-16 code units), or NULL_VALUE, or NUMBER_VALUE. */
   lengths: Int32Array;
-  /** Per value: the number, where lengths says NUMBER_VALUE. */
+  /**
+   * The numbers, in order: one per NUMBER_VALUE in lengths (most values are strings, and a Float64
+   * for each was a third of a part's bytes, copied into the spill file and back).
+   */
   numbers: Float64Array;
 }
 
 const NULL_VALUE = -1;
 const NUMBER_VALUE = -2;
 
+/** Where a part's numbers gather before they are copied out at their count (see packRecords). */
+let gathered = new Float64Array(0);
+
 export function packRecords(values: FlatRecords): PackedRecords {
   const lengths = new Int32Array(values.length);
-  const numbers = new Float64Array(values.length);
+  if (gathered.length < values.length) gathered = new Float64Array(values.length);
+  let count = 0;
   const strings: string[] = [];
   for (let i = 0; i < values.length; i++) {
     const v = values[i];
@@ -31,10 +38,10 @@ export function packRecords(values: FlatRecords): PackedRecords {
       lengths[i] = v.length;
     } else if (typeof v === 'number') {
       lengths[i] = NUMBER_VALUE;
-      numbers[i] = v;
+      gathered[count++] = v;
     } else lengths[i] = NULL_VALUE;
   }
-  return { text: strings.join(''), lengths, numbers };
+  return { text: strings.join(''), lengths, numbers: gathered.slice(0, count) };
 }
 
 /** The buffers a packed part can hand over rather than copy (postMessage's transfer list). */
@@ -46,12 +53,13 @@ export function unpackRecords(packed: PackedRecords): FlatRecords {
   const { text, lengths, numbers } = packed;
   const values: FlatRecords = [];
   let at = 0;
+  let k = 0;
   for (let i = 0; i < lengths.length; i++) {
     const n = lengths[i] as number;
     if (n >= 0) {
       values.push(text.slice(at, at + n));
       at += n;
-    } else values.push(n === NULL_VALUE ? null : (numbers[i] as number));
+    } else values.push(n === NULL_VALUE ? null : (numbers[k++] as number));
   }
   return values;
 }
