@@ -7,6 +7,11 @@
  */
 import { MessageChannel } from 'node:worker_threads';
 
+/** A typed array's memory as bytes (the same memory, not a copy). */
+export function bytesOf(view: ArrayBufferView): Uint8Array {
+  return new Uint8Array(view.buffer, view.byteOffset, view.byteLength);
+}
+
 /**
  * Whether a view's memory may be moved to another thread or released: its ArrayBuffer is larger
  * than Buffer's shared pool. (A small Buffer may be a slice of that pool, shared with others:

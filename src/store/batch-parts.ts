@@ -13,6 +13,7 @@
 import { closeSync, openSync, readSync, unlinkSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { bytesOf } from '../core/bytes.js';
 import { SluiceError } from '../core/errors.js';
 import { unpackRecords, type PackedRecords } from './packed-records.js';
 import type { FlatRecords } from './sqlite-batch-writer.js';
@@ -40,8 +41,12 @@ interface Spilled {
   numbers: number;
 }
 
-/** Characters past Latin-1: the text is then written as UTF-16, which keeps every string exactly. */
-const WIDE = /[^\p{ASCII}\u0080-\u00ff]/u;
+/**
+ * A code unit past Latin-1 (a lone surrogate too): the text is then written as UTF-16, which keeps
+ * every string exactly. Every part of a default batch is tested; on a string V8 holds one byte a
+ * character, which most are, the test returns at once.
+ */
+const WIDE = /[\u0100-\uffff]/;
 
 /** Bytes a held part takes, about (its text counted at two bytes a character). */
 function partBytes(part: PackedRecords): number {
@@ -51,11 +56,6 @@ function partBytes(part: PackedRecords): number {
 /** Each section of a spilled part starts on 8 bytes, so it reads back as a typed array in place. */
 function pad8(n: number): number {
   return (n + 7) & ~7;
-}
-
-/** The typed array's memory as bytes. */
-function bytesOf(view: Int32Array | Float64Array): Uint8Array {
-  return new Uint8Array(view.buffer, view.byteOffset, view.byteLength);
 }
 
 /**

@@ -12,7 +12,7 @@
  * writer thread without copying them.
  */
 
-import { release } from '../core/bytes.js';
+import { bytesOf, release } from '../core/bytes.js';
 
 /** Numbers kept per row, at `row * NUMS + ...`. */
 export const FIRST = 0;
@@ -319,7 +319,7 @@ export class SeenTable {
  * `bits` and `links` getters are read anew after each `row`).
  */
 function letGo(buffer: Int32Array | Float64Array | Chars): void {
-  release([new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength)]);
+  release([bytesOf(buffer)]);
 }
 
 /** Index slots for `capacity` rows: a power of two, at least twice as many (probing masks). */
