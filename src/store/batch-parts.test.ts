@@ -1,8 +1,8 @@
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { fstatSync, mkdtempSync, readdirSync, readlinkSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { BatchParts, SPILL_AFTER_BYTES, spillPaths } from './batch-parts.js';
+import { BatchParts, SPILL_AFTER_BYTES, spillFiles, SpillFiles } from './batch-parts.js';
 import { packRecords } from './packed-records.js';
 import type { FlatRecords } from './sqlite-batch-writer.js';
 
@@ -34,9 +34,23 @@ function part(n: number, rows = 40): FlatRecords {
 
 const openFds = () => readdirSync('/proc/self/fd').length;
 
+/** The largest of the spill files open in `folder` (unlinked, so found by its descriptor). */
+function fdOf(folder: string): number {
+  const fds = readdirSync('/proc/self/fd')
+    .map(Number)
+    .filter((fd) => {
+      try {
+        return readlinkSync(`/proc/self/fd/${fd}`).startsWith(join(folder, 'store.db.spill-'));
+      } catch {
+        return false;
+      }
+    });
+  return fds.sort((x, y) => fstatSync(y).size - fstatSync(x).size)[0] as number;
+}
+
 describe('BatchParts', () => {
   it('holds a batch in memory up to its bound', () => {
-    const parts = new BatchParts(spillPaths(join(dir, 'store.db'), 't'));
+    const parts = new BatchParts(spillFiles(join(dir, 'store.db'), 't'));
     const added = [part(1), part(2), part(3)];
     for (const p of added) parts.add(packRecords(p));
     expect(parts.spilledParts).toBe(0);
@@ -45,7 +59,7 @@ describe('BatchParts', () => {
   });
 
   it('spills a batch of 10,000 rows by default: its parts do not wait on the heap', () => {
-    const parts = new BatchParts(spillPaths(join(dir, 'store.db'), 't'));
+    const parts = new BatchParts(spillFiles(join(dir, 'store.db'), 't'));
     // In parts of 256 rows, as the engine hands them over.
     const added = Array.from({ length: 40 }, (_, n) => part(n, 256));
     for (const p of added) parts.add(packRecords(p));
@@ -54,7 +68,7 @@ describe('BatchParts', () => {
     expect([...parts.records()]).toEqual(added);
     parts.discard();
     // A batch of a few rows makes no file (its part well under the bound).
-    const small = new BatchParts(spillPaths(join(dir, 'store.db'), 't'));
+    const small = new BatchParts(spillFiles(join(dir, 'store.db'), 't'));
     small.add(packRecords(part(1, 10)));
     expect(small.spilledParts).toBe(0);
     expect(SPILL_AFTER_BYTES).toBeGreaterThan(10 * 7 * 16);
@@ -62,7 +76,8 @@ describe('BatchParts', () => {
 
   it('past its bound, spills the parts held and every later one; gives them back exactly, in order', () => {
     const fds = openFds();
-    const parts = new BatchParts(spillPaths(join(dir, 'store.db'), 't'), 6_000);
+    const files = spillFiles(join(dir, 'store.db'), 't');
+    const parts = new BatchParts(files, 6_000);
     const added = Array.from({ length: 12 }, (_, n) => part(n));
     parts.add(packRecords(added[0] as FlatRecords));
     expect(parts.spilledParts).toBe(0);
@@ -79,27 +94,71 @@ describe('BatchParts', () => {
     // Read twice (a commit retried) gives the same.
     expect([...parts.records()]).toEqual(added);
     parts.discard();
-    expect(openFds()).toBe(fds);
+    // The file waits for the thread's next batch until the store closes.
+    expect(openFds()).toBe(fds + 1);
     expect([...parts.records()]).toEqual([]);
+    files.close();
+    expect(openFds()).toBe(fds);
   });
 
   it('keeps the batch in memory when the spill file cannot be made', () => {
-    const parts = new BatchParts(spillPaths(join(dir, 'missing', 'store.db'), 't'), 1_000);
+    const parts = new BatchParts(spillFiles(join(dir, 'missing', 'store.db'), 't'), 1_000);
     const added = Array.from({ length: 5 }, (_, n) => part(n));
     for (const p of added) parts.add(packRecords(p));
     expect(parts.spilledParts).toBe(0);
     expect([...parts.records()]).toEqual(added);
   });
 
-  it('makes a new file for each batch', () => {
-    const a = new BatchParts(spillPaths(join(dir, 'store.db'), 't'), 100);
-    const b = new BatchParts(spillPaths(join(dir, 'store.db'), 't'), 100);
+  it('gives batches in flight files of their own, and a batch done its file to the next', () => {
+    const fds = openFds();
+    const files = spillFiles(join(dir, 'store.db'), 't');
+    const a = new BatchParts(files, 100);
+    const b = new BatchParts(files, 100);
     a.add(packRecords(part(1)));
     b.add(packRecords(part(2)));
     a.add(packRecords(part(3)));
+    expect(files.opened).toBe(2);
     expect([...a.records()]).toEqual([part(1), part(3)]);
     expect([...b.records()]).toEqual([part(2)]);
     a.discard();
+    expect(openFds()).toBe(fds + 2);
+    // The next batch writes over a's file, shorter than what a left there, and reads back its own.
+    const c = new BatchParts(files, 100);
+    c.add(packRecords(part(4, 3)));
+    expect(files.opened).toBe(2);
+    expect([...c.records()]).toEqual([part(4, 3)]);
+    expect([...b.records()]).toEqual([part(2)]);
     b.discard();
+    c.discard();
+    expect(openFds()).toBe(fds + 2);
+    expect(readdirSync(dir)).toEqual([]);
+    files.close();
+    expect(openFds()).toBe(fds);
+    // A batch that ends after the close closes its file rather than keep it.
+    const late = new BatchParts(files, 100);
+    late.add(packRecords(part(5)));
+    expect(openFds()).toBe(fds + 1);
+    late.discard();
+    expect(openFds()).toBe(fds);
+  });
+
+  it('keeps a few files, cut back to a bound', () => {
+    const fds = openFds();
+    const files = spillFiles(join(dir, 'store.db'), 't');
+    const batches = Array.from({ length: SpillFiles.KEEP + 2 }, () => new BatchParts(files, 100));
+    for (const [n, batch] of batches.entries()) batch.add(packRecords(part(n)));
+    expect(openFds()).toBe(fds + SpillFiles.KEEP + 2);
+    for (const batch of batches) batch.discard();
+    expect(openFds()).toBe(fds + SpillFiles.KEEP);
+    // A long batch leaves its file at KEEP_BYTES.
+    const long = new BatchParts(files, 100);
+    const big = packRecords(['x'.repeat(SpillFiles.KEEP_BYTES / 4), 1]);
+    for (let i = 0; i < 6; i++) long.add(big);
+    const fd = fdOf(dir);
+    expect(fstatSync(fd).size).toBeGreaterThan(SpillFiles.KEEP_BYTES);
+    long.discard();
+    expect(fstatSync(fd).size).toBe(SpillFiles.KEEP_BYTES);
+    files.close();
+    expect(openFds()).toBe(fds);
   });
 });

@@ -7,7 +7,7 @@
 import { parentPort, threadId, workerData } from 'node:worker_threads';
 import BetterSqlite3 from 'better-sqlite3';
 import { SluiceError } from '../core/errors.js';
-import { BatchParts, spillPaths } from './batch-parts.js';
+import { BatchParts, spillFiles } from './batch-parts.js';
 import { tableTransferables } from './seen-table.js';
 import { SqliteBatchWriter } from './sqlite-batch-writer.js';
 import { SQLITE_PRAGMAS } from './sqlite-pragmas.js';
@@ -27,7 +27,7 @@ const writer = new SqliteBatchWriter(sqlite);
  * main thread itself.
  */
 const parts = new Map<number, BatchParts>();
-const spillPath = spillPaths(file, `w${threadId}`);
+const spills = spillFiles(file, `w${threadId}`);
 
 function errorReply(id: number, err: unknown): WriterReply {
   const e = err as { name?: unknown; message?: unknown; code?: unknown; details?: unknown };
@@ -47,7 +47,7 @@ port.on('message', (message: WriterMessage) => {
   switch (message.op) {
     case 'part': {
       let held = parts.get(message.id);
-      if (held === undefined) parts.set(message.id, (held = new BatchParts(spillPath)));
+      if (held === undefined) parts.set(message.id, (held = new BatchParts(spills)));
       held.add(message.records);
       return;
     }
@@ -59,11 +59,13 @@ port.on('message', (message: WriterMessage) => {
       // Batches never committed (their run was dropped) let go of their spill files.
       for (const held of parts.values()) held.discard();
       parts.clear();
+      // (Node closes what a thread opened when it exits; closed here all the same.)
+      spills.close();
       sqlite.close();
       port.close();
       return;
     case 'commit': {
-      const held = parts.get(message.id) ?? new BatchParts(spillPath);
+      const held = parts.get(message.id) ?? new BatchParts(spills);
       parts.delete(message.id);
       let reply: WriterReply;
       let transfer: ArrayBuffer[] = [];

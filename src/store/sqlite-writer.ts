@@ -11,7 +11,7 @@ import { setFlagsFromString } from 'node:v8';
 import { Worker } from 'node:worker_threads';
 import { movableBuffers } from '../core/bytes.js';
 import { ERROR_CATALOGUE, SluiceError, type ErrorCode } from '../core/errors.js';
-import { BatchParts, spillPaths } from './batch-parts.js';
+import { BatchParts, spillFiles, type SpillFiles } from './batch-parts.js';
 import { packRecords, transferablesOf, type PackedRecords } from './packed-records.js';
 import { tableTransferables } from './seen-table.js';
 import {
@@ -70,14 +70,14 @@ export type WriterReply =
 /** Commits on the store's own connection; `exclusive` serialises with its other users. */
 export class InlineWriter implements BatchWriterPort {
   readonly kind = 'inline';
-  readonly #spillPath: () => string;
+  readonly #spills: SpillFiles;
   constructor(
     private readonly writer: SqliteBatchWriter,
     private readonly exclusive: <T>(fn: () => T) => Promise<T>,
     /** The store's file: a large batch spills beside it (see BatchParts). */
     file: string,
   ) {
-    this.#spillPath = spillPaths(file, 'inline');
+    this.#spills = spillFiles(file, 'inline');
   }
 
   /** The last commit handed over: the connection's lock alone does not serve waiters in order. */
@@ -86,14 +86,14 @@ export class InlineWriter implements BatchWriterPort {
   open(): WriterBatch {
     // The parts wait here until the commit: a transaction left open between them would hold the
     // connection (and SQLite's write lock) while the batch is still being read.
-    let parts = new BatchParts(this.#spillPath);
+    let parts = new BatchParts(this.#spills);
     return {
       part: (records) => {
         parts.add(packRecords(records));
       },
       commit: (req) => {
         const held = parts;
-        parts = new BatchParts(this.#spillPath);
+        parts = new BatchParts(this.#spills);
         const committed = this.#tail
           .then(() => this.exclusive(() => this.writer.commit(req, held.records())))
           .finally(() => held.discard());
@@ -106,7 +106,10 @@ export class InlineWriter implements BatchWriterPort {
     };
   }
 
-  async close(): Promise<void> {}
+  async close(): Promise<void> {
+    await this.#tail;
+    this.#spills.close();
+  }
 
   retire(): void {}
 }
