@@ -14,9 +14,13 @@
 import { closeSync, ftruncateSync, openSync, readSync, unlinkSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { bytesOf } from '../core/bytes.js';
 import { SluiceError } from '../core/errors.js';
-import { unpackRecords, type PackedRecords } from './packed-records.js';
+import {
+  packedBytes,
+  unpackRecords,
+  type PackedRecords,
+  type PackedShape,
+} from './packed-records.js';
 import type { FlatRecords } from './sqlite-batch-writer.js';
 
 /**
@@ -30,34 +34,8 @@ import type { FlatRecords } from './sqlite-batch-writer.js';
  */
 export const SPILL_AFTER_BYTES = 256 * 1024;
 
-/** A part written to the spill file: its text, then its lengths, then its numbers (see pad8). */
-interface Spilled {
-  at: number;
-  /** Bytes of its text: Latin-1 when every character fits in one byte, else UTF-16. */
-  textBytes: number;
-  latin1: boolean;
-  /** Values of the part (its lengths). */
-  values: number;
-  /** Of those, numbers. */
-  numbers: number;
-}
-
-/**
- * A code unit past Latin-1 (a lone surrogate too): the text is then written as UTF-16, which keeps
- * every string exactly. Every part of a default batch is tested; on a string V8 holds one byte a
- * character, which most are, the test returns at once.
- */
-const WIDE = /[\u0100-\uffff]/;
-
-/** Bytes a held part takes, about (its text counted at two bytes a character). */
-function partBytes(part: PackedRecords): number {
-  return part.text.length * 2 + part.lengths.byteLength + part.numbers.byteLength;
-}
-
-/** Each section of a spilled part starts on 8 bytes, so it reads back as a typed array in place. */
-function pad8(n: number): number {
-  return (n + 7) & ~7;
-}
+/** A part written to the spill file, at `at`: its bytes as they were packed. */
+type Spilled = PackedShape & { at: number };
 
 /**
  * One buffer per thread that spilled parts are written from and read back into: a part's bytes
@@ -176,12 +154,12 @@ export class BatchParts {
 
   add(part: PackedRecords): void {
     this.count++;
-    const bytes = partBytes(part);
+    const bytes = part.bytes.byteLength;
     if (!this.#inMemoryOnly && (this.#spilled.length > 0 || this.#heldBytes + bytes > this.limit)) {
       // A long batch: the parts held so far go to the file first (the commit reads them in order),
       // so none of them waits in memory for the rest of the batch.
       while (this.#held.length > 0 && this.#spill(this.#held[0] as PackedRecords)) {
-        this.#heldBytes -= partBytes(this.#held.shift() as PackedRecords);
+        this.#heldBytes -= (this.#held.shift() as PackedRecords).bytes.byteLength;
       }
       if (this.#held.length === 0 && this.#spill(part)) return;
     }
@@ -193,7 +171,7 @@ export class BatchParts {
   *records(): Generator<FlatRecords> {
     // Spilled parts come first: a batch spills the parts it held once it grows past the bound.
     for (const s of this.#spilled) yield this.#readBack(s);
-    for (const part of this.#held) yield unpackRecords(part);
+    for (const part of this.#held) yield unpackRecords(part, part.bytes);
   }
 
   /** Lets go of the parts and of the spill file (after the commit, or when the batch is dropped). */
@@ -210,19 +188,10 @@ export class BatchParts {
   #spill(part: PackedRecords): boolean {
     try {
       const file = (this.#file ??= this.files.take());
-      const latin1 = !WIDE.test(part.text);
-      const values = part.lengths.length;
-      const numbers = part.numbers.length;
-      const textBytes = part.text.length * (latin1 ? 1 : 2);
-      const lengthsAt = pad8(textBytes);
-      const numbersAt = lengthsAt + pad8(values * 4);
-      const total = numbersAt + numbers * 8;
-      const buf = scratchOf(total);
-      buf.write(part.text, 0, textBytes, latin1 ? 'latin1' : 'utf16le');
-      buf.set(bytesOf(part.lengths), lengthsAt);
-      buf.set(bytesOf(part.numbers), numbersAt);
-      if (writeSync(file.fd, buf, 0, total, this.#size) !== total) throw new Error('short write');
-      this.#spilled.push({ at: this.#size, textBytes, latin1, values, numbers });
+      const { bytes, ...shape } = part;
+      const total = bytes.byteLength;
+      if (writeSync(file.fd, bytes, 0, total, this.#size) !== total) throw new Error('short write');
+      this.#spilled.push({ ...shape, at: this.#size });
       this.#size += total;
       file.size = Math.max(file.size, this.#size);
       return true;
@@ -236,10 +205,7 @@ export class BatchParts {
 
   /** A spilled part read back and unpacked. */
   #readBack(s: Spilled): FlatRecords {
-    const { textBytes, values, numbers } = s;
-    const lengthsAt = pad8(textBytes);
-    const numbersAt = lengthsAt + pad8(values * 4);
-    const total = numbersAt + numbers * 8;
+    const total = packedBytes(s);
     const buf = scratchOf(total);
     if (readSync((this.#file as SpillFile).fd, buf, 0, total, s.at) !== total) {
       throw new SluiceError(
@@ -247,11 +213,7 @@ export class BatchParts {
         "a batch's records could not be read back from its spill file",
       );
     }
-    return unpackRecords({
-      text: buf.toString(s.latin1 ? 'latin1' : 'utf16le', 0, textBytes),
-      lengths: new Int32Array(buf.buffer, buf.byteOffset + lengthsAt, values),
-      numbers: new Float64Array(buf.buffer, buf.byteOffset + numbersAt, numbers),
-    });
+    return unpackRecords(s, buf);
   }
 }
 
