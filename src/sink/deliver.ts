@@ -1,7 +1,6 @@
-import { release } from '../core/bytes.js';
 import { SluiceError } from '../core/errors.js';
 import type { OutboxStore } from '../store/outbox-store.js';
-import { SinkDeliveryError, bodyBytes, type Sink } from './sink.js';
+import { SinkDeliveryError, type Sink } from './sink.js';
 
 export interface DeliveryOptions {
   /** First retry delay, ms, doubled per attempt with jitter; default 500. */
@@ -37,18 +36,15 @@ export async function deliverOutbox(
   const started = Date.now();
   let delivered = 0;
   for (;;) {
-    // Two bodies at a time: each may be 32 MB, and a backlog would otherwise be held at once.
-    const entries = await outbox.pending(sectionId, 2);
+    // A page of entries at a time: their bodies are read from the store as they are sent.
+    const entries = await outbox.pending(sectionId, 16);
     if (entries.length === 0) return delivered;
     for (const entry of entries) {
       for (let attempt = 1; ; attempt++) {
         const t0 = Date.now();
         try {
-          await sink.send(entry.kind, entry.body);
+          await sink.send(entry.kind, { bytes: entry.bytes, chunks: entry.body });
           await outbox.delivered(entry.id);
-          const bytes = bodyBytes(entry.body);
-          // Read for this delivery alone: freed now rather than when V8 gets round to it.
-          release(entry.body);
           options.log?.({
             level: 'info',
             event: 'sink_delivery',
@@ -57,7 +53,7 @@ export async function deliverOutbox(
             target: options.target,
             attempt,
             status: 'delivered',
-            bytes,
+            bytes: entry.bytes,
             ms: Date.now() - t0,
           });
           delivered++;

@@ -1,7 +1,15 @@
-import { request as httpRequest } from 'node:http';
+import { request as httpRequest, type ClientRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
+import { release } from '../core/bytes.js';
+import { isSluiceError, SluiceError } from '../core/errors.js';
 import type { ActivityRecord, DataType, MetricRecord } from '../core/types.js';
-import { SinkDeliveryError, bodyBytes, type Body, type BodyEncoder, type Sink } from './sink.js';
+import {
+  SinkDeliveryError,
+  type Body,
+  type BodyEncoder,
+  type OutgoingBody,
+  type Sink,
+} from './sink.js';
 
 /** Planhat's documented limit on a request body: 32 MB. */
 export const PLANHAT_MAX_BODY_BYTES = 32 * 1024 * 1024;
@@ -98,12 +106,14 @@ export class PlanhatSink implements Sink {
    * Fetch standard's "extract a body"), 2 to 32 MB a request that the heap then holds until it
    * is collected, where `http` writes the chunks as they are.
    */
-  async send(kind: DataType, body: Body): Promise<void> {
+  async send(kind: DataType, body: OutgoingBody): Promise<void> {
     const url = new URL(this.url(kind, encodeURIComponent(this.options.token)));
     let answer: Answer;
     try {
       answer = await post(url, body, this.timeoutMs);
     } catch (err) {
+      // The body could not be read (from the store): not the endpoint's doing, not retried here.
+      if (isSluiceError(err)) throw err;
       const e = err as NodeJS.ErrnoException;
       const why =
         e.name === 'AbortError' ? `no answer within ${this.timeoutMs} ms` : (e.code ?? e.message);
@@ -135,16 +145,18 @@ interface Answer {
   retryAfter: string | null;
 }
 
-/** POSTs JSON bytes; rejects on a network error, a connection closed mid-answer, or the time limit. */
-function post(url: URL, body: Body, timeoutMs: number): Promise<Answer> {
-  const length = bodyBytes(body);
+/**
+ * POSTs JSON bytes; rejects on a network error, a connection closed mid-answer, the time limit, or
+ * a body whose chunks could not be read (that error, the request abandoned).
+ */
+function post(url: URL, body: OutgoingBody, timeoutMs: number): Promise<Answer> {
   const request = url.protocol === 'https:' ? httpsRequest : httpRequest;
   return new Promise((resolve, reject) => {
     const req = request(
       url,
       {
         method: 'POST',
-        headers: { 'content-type': 'application/json', 'content-length': length },
+        headers: { 'content-type': 'application/json', 'content-length': body.bytes },
         signal: AbortSignal.timeout(timeoutMs),
       },
       (res) => {
@@ -168,9 +180,49 @@ function post(url: URL, body: Body, timeoutMs: number): Promise<Answer> {
       },
     );
     req.on('error', reject);
-    // Written as they are, one after another (the socket queues what it cannot take yet).
-    for (const chunk of body) req.write(chunk);
-    req.end();
+    writeBody(req, body).catch((err: unknown) => {
+      reject(err);
+      req.destroy();
+    });
+  });
+}
+
+/**
+ * Writes a body's chunks as they are read, waiting whenever the socket has enough queued, and
+ * frees each once the socket has written it: a body of 32 MB never waits in memory whole.
+ */
+async function writeBody(req: ClientRequest, body: OutgoingBody): Promise<void> {
+  let written = 0;
+  for await (const chunk of body.chunks()) {
+    if (req.destroyed) return;
+    written += chunk.byteLength;
+    if (written > body.bytes) break;
+    const more = req.write(chunk, (err) => {
+      // Not before: the socket reads the chunk's memory until it calls back.
+      if (err == null) release([chunk]);
+    });
+    if (!more) await drained(req);
+  }
+  if (req.destroyed) return;
+  if (written !== body.bytes) {
+    throw new SluiceError(
+      'STORE_FAILED',
+      `a request body of ${body.bytes} bytes came to ${written > body.bytes ? 'more' : written}`,
+    );
+  }
+  req.end();
+}
+
+/** Resolves once the request can take more, or once it is done with (errored, closed). */
+function drained(req: ClientRequest): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      req.off('drain', done);
+      req.off('close', done);
+      resolve();
+    };
+    req.on('drain', done);
+    req.on('close', done);
   });
 }
 

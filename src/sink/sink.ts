@@ -7,11 +7,14 @@ import type { ActivityRecord, DataType, MetricRecord } from '../core/types.js';
 /** A request body: UTF-8 JSON in chunks, sent one after another (a body is never one block). */
 export type Body = readonly Uint8Array[];
 
-/** A body's size in bytes. */
-export function bodyBytes(body: Body): number {
-  let bytes = 0;
-  for (const chunk of body) bytes += chunk.byteLength;
-  return bytes;
+/**
+ * A body as it is sent: its size (the request's Content-Length), and its chunks, read as they are
+ * written (an outbox entry's come from the store a few at a time). Each chunk is the sender's to
+ * free once written.
+ */
+export interface OutgoingBody {
+  bytes: number;
+  chunks(): AsyncIterable<Uint8Array> | Iterable<Uint8Array>;
 }
 
 /**
@@ -28,8 +31,11 @@ export interface BodyEncoder {
 export interface Sink {
   /** An encoder for one batch of records of a kind. */
   encoder(kind: DataType): BodyEncoder;
-  /** Sends one body; resolves once accepted, else throws a {@link SinkDeliveryError}. */
-  send(kind: DataType, body: Body): Promise<void>;
+  /**
+   * Sends one body; resolves once accepted, else throws a {@link SinkDeliveryError} (or, when its
+   * chunks could not be read, that error).
+   */
+  send(kind: DataType, body: OutgoingBody): Promise<void>;
 }
 
 /** A failed delivery: `retryable` for network errors, 429 and 5xx; anything else stops the section. */

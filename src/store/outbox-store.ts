@@ -12,8 +12,13 @@ export interface OutboxEntry {
   sectionId: number;
   runId: number;
   kind: DataType;
-  /** The JSON request body, as sent: its UTF-8 chunks, in order. */
-  body: Uint8Array[];
+  /** The JSON request body's size in bytes. */
+  bytes: number;
+  /**
+   * The JSON request body, as sent: its UTF-8 chunks in order, read from the store a few at a time
+   * as they are taken (a body may be 32 MB), afresh on every call. Each chunk is the caller's.
+   */
+  body(): AsyncIterable<Uint8Array>;
   createdAt: string;
   attempts: number;
   deliveredAt: string | null;

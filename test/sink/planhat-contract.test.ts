@@ -1,10 +1,11 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
+import { SluiceError } from '../../src/core/errors.js';
 import { ACTIVITY_FIELDS, METRIC_FIELDS } from '../../src/core/ingest.js';
 import type { ActivityRecord, MetricRecord } from '../../src/core/types.js';
 import { PlanhatSink, parseRetryAfter, toPlanhatActivity } from '../../src/sink/planhat-sink.js';
-import { SinkDeliveryError, type Body } from '../../src/sink/sink.js';
+import { SinkDeliveryError, type Body, type OutgoingBody } from '../../src/sink/sink.js';
 
 /** The field names Planhat's analytics API documents (issue 4), pinned here on purpose. */
 const DOCUMENTED_ACTIVITY = [
@@ -42,9 +43,17 @@ function json(body: Body | undefined): unknown {
   return JSON.parse(bytesOf(body).toString('utf8'));
 }
 
+/** A body held in memory, to send (copies of its chunks, which the sender frees). */
+function outgoing(body: Body): OutgoingBody {
+  return {
+    bytes: body.reduce((n, chunk) => n + chunk.byteLength, 0),
+    chunks: () => body.map((chunk) => Buffer.from(chunk)),
+  };
+}
+
 /** A body of one chunk. */
-function bodyOf(text: string): Body {
-  return [Buffer.from(text)];
+function bodyOf(text: string): OutgoingBody {
+  return outgoing([Buffer.from(text)]);
 }
 
 describe('Planhat request bodies', () => {
@@ -190,7 +199,7 @@ describe('Planhat requests over HTTP', () => {
     try {
       const s = new PlanhatSink({ baseUrl: e.baseUrl, token: 't/0k' });
       const [body] = s.encode('activities', [activity(1, { name: 'Zoë 🚀' })]);
-      await s.send('activities', body ?? []);
+      await s.send('activities', outgoing(body ?? []));
       await s.send('metrics', bodyOf('[]'));
       expect(seen).toEqual([
         {
@@ -201,6 +210,85 @@ describe('Planhat requests over HTTP', () => {
         },
         { url: '/dimensiondata/t%2F0k', type: 'application/json', length: '2', body: '[]' },
       ]);
+    } finally {
+      await e.close();
+    }
+  });
+
+  it('writes a body as its chunks are read, no faster than the endpoint takes them, and frees each once written', async () => {
+    const CHUNK = 64 * 1024;
+    const CHUNKS = 512; // 32 MiB
+    let produced = 0;
+    let producedWhilePaused = -1;
+    const given: Uint8Array[] = [];
+    async function* chunks(): AsyncGenerator<Uint8Array> {
+      for (let i = 0; i < CHUNKS; i++) {
+        const chunk = Buffer.alloc(CHUNK, i === 0 ? 0x5b : 0x20); // '[' then spaces
+        if (i === CHUNKS - 1) chunk[CHUNK - 1] = 0x5d; // ']'
+        given.push(chunk);
+        produced += CHUNK;
+        yield chunk;
+      }
+    }
+    let received = 0;
+    const server = createServer((req, res) => {
+      // The endpoint takes nothing for a while: the sender must wait rather than read on.
+      req.pause();
+      setTimeout(() => {
+        producedWhilePaused = produced;
+        req.on('data', (c: Buffer) => (received += c.byteLength));
+        req.on('end', () => res.end('{"processed":0}'));
+        req.resume();
+      }, 300);
+    });
+    await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
+    try {
+      const { port } = server.address() as AddressInfo;
+      const s = new PlanhatSink({ baseUrl: `http://127.0.0.1:${port}`, token: 't' });
+      await s.send('activities', { bytes: CHUNK * CHUNKS, chunks });
+      expect(received).toBe(CHUNK * CHUNKS);
+      // Only what the sockets' buffers hold was read ahead (a few MiB on loopback).
+      expect(producedWhilePaused).toBeGreaterThan(0);
+      expect(producedWhilePaused).toBeLessThan((CHUNK * CHUNKS) / 2);
+      // Each chunk freed once written, not left for a collection.
+      expect(given.filter((c) => c.byteLength > 0)).toHaveLength(0);
+    } finally {
+      server.closeAllConnections();
+      await new Promise((ok) => server.close(ok));
+    }
+  });
+
+  it('abandons a request whose body cannot be read, or does not come to its size, with the error', async () => {
+    const complete: string[] = [];
+    const e = await endpoint((_req, res, body) => {
+      complete.push(body.toString());
+      res.end('{"processed":1}');
+    });
+    try {
+      const s = new PlanhatSink({ baseUrl: e.baseUrl, token: 't' });
+      async function* failing(): AsyncGenerator<Uint8Array> {
+        yield Buffer.from('[{"email":');
+        throw new SluiceError('STORE_FAILED', 'outbox entry 1 lost its chunk 1 while it was sent');
+      }
+      await expect(s.send('activities', { bytes: 20, chunks: failing })).rejects.toMatchObject({
+        code: 'STORE_FAILED',
+        message: 'outbox entry 1 lost its chunk 1 while it was sent',
+      });
+      await expect(
+        s.send('activities', { bytes: 20, chunks: () => [Buffer.from('[]')] }),
+      ).rejects.toMatchObject({
+        code: 'STORE_FAILED',
+        message: 'a request body of 20 bytes came to 2',
+      });
+      await expect(
+        s.send('activities', { bytes: 1, chunks: () => [Buffer.from('[]')] }),
+      ).rejects.toMatchObject({
+        code: 'STORE_FAILED',
+        message: 'a request body of 1 bytes came to more',
+      });
+      // None of them reached the endpoint whole; a good body after them does.
+      await s.send('activities', bodyOf('[]'));
+      expect(complete).toEqual(['[]']);
     } finally {
       await e.close();
     }

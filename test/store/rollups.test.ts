@@ -515,9 +515,16 @@ describe('the outbox, migrated', () => {
 
     await open();
     const pending = await openOutboxStore(store).pending(1, 10);
-    expect(pending.map((e) => [Buffer.concat(e.body).toString(), e.attempts])).toEqual([
-      ['[{"email":"queued@x.io"}]', 0],
-    ]);
+    const bodies = await Promise.all(
+      pending.map(async (e) => {
+        const chunks: Uint8Array[] = [];
+        for await (const chunk of e.body()) chunks.push(chunk);
+        return chunks;
+      }),
+    );
+    expect(
+      pending.map((e, i) => [Buffer.concat(bodies[i] ?? []).toString(), e.bytes, e.attempts]),
+    ).toEqual([['[{"email":"queued@x.io"}]', 25, 0]]);
     const raw = new BetterSqlite3(join(dir, 'sluice.db'), { readonly: true });
     expect(raw.prepare('SELECT count(*) AS n FROM outbox').get()).toEqual({ n: 1 });
     raw.close();

@@ -10,7 +10,8 @@ import { Kysely, SqliteDialect } from 'kysely';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { SPILL_AFTER_BYTES } from '../../src/store/batch-parts.js';
 import { createMigrationProvider } from '../../src/store/migrations.js';
-import { openStore } from '../../src/store/open-store.js';
+import { openOutboxStore, openStore } from '../../src/store/open-store.js';
+import { CHUNKS_A_READ } from '../../src/store/sqlite-outbox-store.js';
 import type { Database } from '../../src/store/schema.js';
 import { createSecretBox } from '../../src/store/secret-box.js';
 import {
@@ -817,6 +818,45 @@ describe.each(['inline', 'thread'] as const)('folds riding in batches (%s writer
       cursor: '3',
       rows_read: 3,
     });
+    await store.close();
+  });
+
+  it("give an outbox entry's size, and its chunks a page at a time; a chunk gone mid-body is an error", async () => {
+    const { store, s, run } = await start();
+    const chunks = Array.from({ length: 40 }, (_, i) => Buffer.from(`${i}`.padStart(1000, '.')));
+    const batch = store.openBatch({ sectionId: s.id, runId: run.id, dataType: 'activities' });
+    await batch.commit({
+      rejects: [],
+      cursor: '1',
+      rowsRead: 1,
+      keyFrom: '1',
+      keyTo: '1',
+      outbox: { bodies: [chunks.map((c) => Buffer.from(c))], records: 1, alsoInStore: false },
+    });
+    const outbox = openOutboxStore(store);
+    const [entry] = await outbox.pending(s.id, 10);
+    expect(entry?.bytes).toBe(40_000);
+    const read: Uint8Array[] = [];
+    for await (const chunk of entry?.body() ?? []) read.push(chunk);
+    expect(read).toEqual(chunks);
+    // Read again (a retry) from the start; the chunks from 20 on go away after the first page.
+    const raw = new BetterSqlite3(join(dir, 'sluice.db'));
+    const again: string[] = [];
+    await expect(
+      (async () => {
+        for await (const chunk of entry?.body() ?? []) {
+          if (again.length === 0) raw.prepare('DELETE FROM outbox_chunks WHERE seq >= 20').run();
+          again.push(Buffer.from(chunk).toString().replace(/^\.+/, ''));
+        }
+      })(),
+    ).rejects.toMatchObject({
+      code: 'STORE_FAILED',
+      message: `outbox entry ${entry?.id} lost its chunk 20 while it was sent`,
+    });
+    raw.close();
+    // The first page of CHUNKS_A_READ was read before the delete, the next up to the gap.
+    expect(CHUNKS_A_READ).toBeLessThan(20);
+    expect(again).toEqual(Array.from({ length: 20 }, (_, i) => `${i}`));
     await store.close();
   });
 
