@@ -66,8 +66,10 @@ export class PlanhatSink implements Sink {
 
   encoder(kind: DataType): BodyEncoder {
     const max = this.maxBodyBytes;
-    const bodies: Body[] = [];
+    const bodies: JsonArrayBody[] = [];
     let body: JsonArrayBody | undefined;
+    /** The first body with chunks not taken yet. */
+    let untaken = 0;
     return {
       add: (records) => {
         for (const record of records) {
@@ -79,17 +81,31 @@ export class PlanhatSink implements Sink {
           const size = Buffer.byteLength(text);
           // An item alone over the limit still goes alone: the endpoint's 413 then stops the section.
           if (body !== undefined && body.count > 0 && body.bytes + size + 1 > max) {
-            bodies.push(body.finish());
+            body.finish();
             body = undefined;
           }
-          body ??= new JsonArrayBody();
+          if (body === undefined) bodies.push((body = new JsonArrayBody()));
           body.push(text, size);
         }
       },
+      take: (minBytes) => {
+        let ready = 0;
+        for (let i = untaken; i < bodies.length; i++)
+          ready += (bodies[i] as JsonArrayBody).doneBytes;
+        if (ready === 0 || ready < minBytes) return [];
+        const taken: { body: number; chunks: Uint8Array[] }[] = [];
+        for (let i = untaken; i < bodies.length; i++) {
+          const chunks = (bodies[i] as JsonArrayBody).takeDone();
+          if (chunks.length > 0) taken.push({ body: i, chunks });
+        }
+        // Bodies before the open one are finished: nothing of them is left to take.
+        untaken = Math.max(untaken, bodies.length - 1);
+        return taken;
+      },
       finish: () => {
-        if (body !== undefined) bodies.push(body.finish());
+        body?.finish();
         body = undefined;
-        return bodies;
+        return bodies.map((b) => b.takeDone());
       },
     };
   }
@@ -262,11 +278,24 @@ class JsonArrayBody {
     this.count++;
   }
 
-  /** Closes the array: the body, its chunks in order (the last one a view of what it used). */
-  finish(): Body {
+  /** Closes the array: every chunk is then done with (the last one a view of what it used). */
+  finish(): void {
     this.#put(CLOSE, 1);
     this.#chunks.push(this.#chunk.subarray(0, this.#used));
-    return this.#chunks;
+    this.#done += this.#used;
+    this.#used = 0;
+  }
+
+  /** Bytes of the chunks done with and not taken. */
+  get doneBytes(): number {
+    let bytes = 0;
+    for (const chunk of this.#chunks) bytes += chunk.byteLength;
+    return bytes;
+  }
+
+  /** The chunks done with and not taken yet, in order: the caller's from now on. */
+  takeDone(): Uint8Array[] {
+    return this.#chunks.splice(0);
   }
 
   /** Copies `bytes` (its first `size`) in, across as many chunks as it takes. */

@@ -24,7 +24,16 @@ export interface OutgoingBody {
 export interface BodyEncoder {
   /** Encodes the next records of the batch. */
   add(records: ActivityRecord[] | MetricRecord[]): void;
-  /** The batch's bodies, in order, each under the sink's size limit; call once. */
+  /**
+   * The chunks done with so far and not taken yet, by body (numbered from 0, in order), once
+   * they come to `minBytes` or more (else none): a long batch hands them to the store while it
+   * is read rather than hold them all until its commit. Each chunk is the taker's.
+   */
+  take(minBytes: number): { body: number; chunks: Uint8Array[] }[];
+  /**
+   * The batch's bodies, in order, each under the sink's size limit, each with the chunks not
+   * taken (a body whose chunks were all taken is empty); call once.
+   */
   finish(): Body[];
 }
 

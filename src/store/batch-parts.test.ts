@@ -161,4 +161,50 @@ describe('BatchParts', () => {
     files.close();
     expect(openFds()).toBe(fds);
   });
+
+  it('holds the chunks of outbox bodies handed over ahead, spills them with the parts, and gives each body back with its tail', () => {
+    const files = spillFiles(join(dir, 'store.db'), 't');
+    const parts = new BatchParts(files, 19_000);
+    const chunk = (text: string) => {
+      const bytes = Buffer.allocUnsafeSlow(text.length);
+      bytes.write(text);
+      return bytes;
+    };
+    // Larger than Buffer's pool (8 KiB), so each may be freed (see core/bytes.ts).
+    const first = chunk('a'.repeat(9_000));
+    parts.addBody(0, [first, chunk('b'.repeat(9_000))]);
+    expect(parts.spilledParts).toBe(0);
+    expect(parts.heldBytes).toBe(18_000);
+    // Past the bound: what was held goes to the file and is freed there.
+    parts.add(packRecords(part(1)));
+    parts.addBody(1, [chunk('c'.repeat(9_000))]);
+    expect(parts.heldBytes).toBe(0);
+    expect(first.byteLength).toBe(0);
+    expect(parts.count).toBe(3);
+    const tail = [[Buffer.from('-end0')], [Buffer.from('-end1')], [Buffer.from('-two')]];
+    // Each chunk is used before the next is taken (a spilled one is read into a reused buffer).
+    const textOf = (chunks: Iterable<Uint8Array>) => {
+      let text = '';
+      for (const bytes of chunks) text += Buffer.from(bytes).toString();
+      return text;
+    };
+    const bodies = parts
+      .outboxBodies(tail)
+      .map((b) => ({ chunks: b.chunks, text: textOf(b.bytes) }));
+    expect(bodies).toEqual([
+      { chunks: 3, text: `${'a'.repeat(9_000)}${'b'.repeat(9_000)}-end0` },
+      { chunks: 2, text: `${'c'.repeat(9_000)}-end1` },
+      { chunks: 1, text: '-two' },
+    ]);
+    expect([...parts.records()]).toEqual([part(1)]);
+    // A body with nothing in the tail, and a batch whose chunks stayed in memory, freed on discard.
+    const small = new BatchParts(files);
+    const held = chunk('x'.repeat(10_000));
+    small.addBody(0, [held]);
+    expect(small.outboxBodies([]).map((b) => [b.chunks, [...b.bytes].length])).toEqual([[1, 1]]);
+    small.discard();
+    expect(held.byteLength).toBe(0);
+    parts.discard();
+    files.close();
+  });
 });

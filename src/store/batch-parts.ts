@@ -14,6 +14,7 @@
 import { closeSync, ftruncateSync, openSync, readSync, unlinkSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { release } from '../core/bytes.js';
 import { SluiceError } from '../core/errors.js';
 import {
   packedBytes,
@@ -21,7 +22,7 @@ import {
   type PackedRecords,
   type PackedShape,
 } from './packed-records.js';
-import type { FlatRecords } from './sqlite-batch-writer.js';
+import type { FlatRecords, OutboxBody } from './sqlite-batch-writer.js';
 
 /**
  * Bytes of parts a batch holds in memory before they and the rest go to its spill file: a batch
@@ -36,6 +37,14 @@ export const SPILL_AFTER_BYTES = 256 * 1024;
 
 /** A part written to the spill file, at `at`: its bytes as they were packed. */
 type Spilled = PackedShape & { at: number };
+
+/** A chunk of an outbox body handed over ahead of the commit: held (`bytes`), or spilled at `at`. */
+interface BodyChunk {
+  body: number;
+  bytes: Uint8Array | undefined;
+  at: number;
+  length: number;
+}
 
 /**
  * One buffer per thread that spilled parts are written from and read back into: a part's bytes
@@ -130,6 +139,8 @@ export class BatchParts {
   readonly #held: PackedRecords[] = [];
   #heldBytes = 0;
   #spilled: Spilled[] = [];
+  /** The outbox body chunks handed over ahead, in order, held or spilled. */
+  #chunks: BodyChunk[] = [];
   #file: SpillFile | undefined;
   /** Bytes of this batch in its spill file. */
   #size = 0;
@@ -154,17 +165,37 @@ export class BatchParts {
 
   add(part: PackedRecords): void {
     this.count++;
-    const bytes = part.bytes.byteLength;
-    if (!this.#inMemoryOnly && (this.#spilled.length > 0 || this.#heldBytes + bytes > this.limit)) {
-      // A long batch: the parts held so far go to the file first (the commit reads them in order),
-      // so none of them waits in memory for the rest of the batch.
-      while (this.#held.length > 0 && this.#spill(this.#held[0] as PackedRecords)) {
-        this.#heldBytes -= (this.#held.shift() as PackedRecords).bytes.byteLength;
+    const { bytes, ...shape } = part;
+    if (this.#toFile(bytes.byteLength)) {
+      const at = this.#write(bytes);
+      if (at !== undefined) {
+        this.#spilled.push({ ...shape, at });
+        return;
       }
-      if (this.#held.length === 0 && this.#spill(part)) return;
     }
     this.#held.push(part);
-    this.#heldBytes += bytes;
+    this.#heldBytes += bytes.byteLength;
+  }
+
+  /**
+   * Takes the next chunks of the batch's outbox body `body`, handed over ahead of its commit:
+   * held or spilled as the parts are, and freed once written to the file (they are the batch's).
+   */
+  addBody(body: number, chunks: readonly Uint8Array[]): void {
+    this.count++;
+    for (const bytes of chunks) {
+      const chunk: BodyChunk = { body, bytes, at: -1, length: bytes.byteLength };
+      if (this.#toFile(chunk.length)) {
+        const at = this.#write(bytes);
+        if (at !== undefined) {
+          chunk.at = at;
+          chunk.bytes = undefined;
+          release([bytes]);
+        }
+      }
+      if (chunk.bytes !== undefined) this.#heldBytes += chunk.length;
+      this.#chunks.push(chunk);
+    }
   }
 
   /** The batch's records part by part, in the order added; each part is garbage once passed on. */
@@ -174,33 +205,99 @@ export class BatchParts {
     for (const part of this.#held) yield unpackRecords(part, part.bytes);
   }
 
+  /**
+   * The batch's outbox bodies: each body's chunks handed over ahead (addBody), then its chunks in
+   * `tail` (the commit's). A spilled chunk is read back into a buffer the next one reuses: write
+   * each where it goes before taking the next.
+   */
+  outboxBodies(tail: readonly (readonly Uint8Array[])[]): OutboxBody[] {
+    let count = tail.length;
+    for (const chunk of this.#chunks) count = Math.max(count, chunk.body + 1);
+    return Array.from({ length: count }, (_, body) => {
+      const ahead = this.#chunks.filter((chunk) => chunk.body === body);
+      const rest = tail[body] ?? [];
+      const chunkBack = (chunk: BodyChunk) => chunk.bytes ?? this.#readChunk(chunk);
+      return {
+        chunks: ahead.length + rest.length,
+        bytes: (function* () {
+          for (const chunk of ahead) yield chunkBack(chunk);
+          yield* rest;
+        })(),
+      };
+    });
+  }
+
   /** Lets go of the parts and of the spill file (after the commit, or when the batch is dropped). */
   discard(): void {
     this.#held.length = 0;
     this.#heldBytes = 0;
     this.#spilled = [];
+    const held = this.#chunks.flatMap((chunk) => (chunk.bytes === undefined ? [] : [chunk.bytes]));
+    this.#chunks = [];
+    release(held);
     this.#size = 0;
     if (this.#file !== undefined) this.files.give(this.#file, this.#inMemoryOnly);
     this.#file = undefined;
   }
 
-  /** Writes a part to the spill file; false when the file failed us (the part is then held). */
-  #spill(part: PackedRecords): boolean {
+  /**
+   * Whether what comes next (`bytes` of it) goes to the spill file: once the batch passes its
+   * bound, what it held goes there first (the commit reads the parts in order), so nothing of a
+   * long batch waits in memory for the rest. False once the file failed us.
+   */
+  #toFile(bytes: number): boolean {
+    if (this.#inMemoryOnly) return false;
+    if (this.#size === 0 && this.#heldBytes + bytes <= this.limit) return false;
+    while (this.#held.length > 0) {
+      const { bytes: held, ...shape } = this.#held[0] as PackedRecords;
+      const at = this.#write(held);
+      if (at === undefined) return false;
+      this.#spilled.push({ ...shape, at });
+      this.#held.shift();
+      this.#heldBytes -= held.byteLength;
+    }
+    for (const chunk of this.#chunks) {
+      if (chunk.bytes === undefined) continue;
+      const at = this.#write(chunk.bytes);
+      if (at === undefined) return false;
+      release([chunk.bytes]);
+      chunk.bytes = undefined;
+      chunk.at = at;
+      this.#heldBytes -= chunk.length;
+    }
+    return true;
+  }
+
+  /**
+   * Appends bytes to the spill file: where they start, or undefined when the file failed us (no
+   * room in the data folder, no right to write there). The batch then waits in memory as before
+   * (a commit would find the same disk full and fail with SQLite's own error).
+   */
+  #write(bytes: Uint8Array): number | undefined {
     try {
       const file = (this.#file ??= this.files.take());
-      const { bytes, ...shape } = part;
       const total = bytes.byteLength;
       if (writeSync(file.fd, bytes, 0, total, this.#size) !== total) throw new Error('short write');
-      this.#spilled.push({ ...shape, at: this.#size });
+      const at = this.#size;
       this.#size += total;
       file.size = Math.max(file.size, this.#size);
-      return true;
+      return at;
     } catch {
-      // No room in the data folder, or no right to write there: the batch waits in memory as
-      // before (a commit would find the same disk full and fail with SQLite's own error).
       this.#inMemoryOnly = true;
-      return false;
+      return undefined;
     }
+  }
+
+  /** A spilled chunk read back, into the buffer the next read reuses. */
+  #readChunk(chunk: BodyChunk): Uint8Array {
+    const buf = scratchOf(chunk.length);
+    if (readSync((this.#file as SpillFile).fd, buf, 0, chunk.length, chunk.at) !== chunk.length) {
+      throw new SluiceError(
+        'STORE_FAILED',
+        "a batch's outbox body could not be read back from its spill file",
+      );
+    }
+    return buf;
   }
 
   /** A spilled part read back and unpacked. */

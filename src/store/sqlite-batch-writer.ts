@@ -329,6 +329,17 @@ class ChunkedUpsert {
   }
 }
 
+/** An outbox body as a commit writes it: how many chunks, and the chunks in order. */
+export interface OutboxBody {
+  chunks: number;
+  bytes: Iterable<Uint8Array>;
+}
+
+/** A body given whole with the commit (none of it handed over ahead). */
+function wholeBody(chunks: readonly Uint8Array[]): OutboxBody {
+  return { chunks: chunks.length, bytes: chunks };
+}
+
 /** enduser_actions' key order (within one section). */
 function byActionIdent(a: EnduserActionParams, b: EnduserActionParams): number {
   if (a[0] !== b[0]) return a[0] < b[0] ? -1 : 1;
@@ -398,7 +409,7 @@ export class SqliteBatchWriter {
   readonly #insertOutboxChunk: Statement;
   readonly #renewLease: Statement;
   readonly #commit: BetterSqlite3.Transaction<
-    (req: WriteRequest, parts: Iterable<FlatRecords>) => WriteResult
+    (req: WriteRequest, parts: Iterable<FlatRecords>, bodies?: OutboxBody[]) => WriteResult
   >;
   /**
    * Runs with a failed batch. Batches of a run may be queued behind each other; once one fails,
@@ -490,8 +501,9 @@ export class SqliteBatchWriter {
     this.#renewLease = prepare(
       'UPDATE sections SET lock_expires_at = ? WHERE id = ? AND lock_owner = ?',
     );
-    this.#commit = sqlite.transaction((req: WriteRequest, parts: Iterable<FlatRecords>) =>
-      this.#commitInTransaction(req, parts),
+    this.#commit = sqlite.transaction(
+      (req: WriteRequest, parts: Iterable<FlatRecords>, bodies?: OutboxBody[]) =>
+        this.#commitInTransaction(req, parts, bodies),
     );
   }
 
@@ -499,11 +511,11 @@ export class SqliteBatchWriter {
    * Commits one batch, its records in `parts`, in its own IMMEDIATE transaction; throws and
    * commits nothing on failure.
    */
-  commit(req: WriteRequest, parts: Iterable<FlatRecords>): WriteResult {
+  commit(req: WriteRequest, parts: Iterable<FlatRecords>, bodies?: OutboxBody[]): WriteResult {
     try {
       if (this.#failedRuns.has(req.runId)) throw earlierBatchFailed(req);
       try {
-        return this.#commit.immediate(req, parts);
+        return this.#commit.immediate(req, parts, bodies);
       } catch (err) {
         this.#failedRuns.add(req.runId);
         throw err;
@@ -787,7 +799,11 @@ export class SqliteBatchWriter {
     this.#addToSection.run(landed, rejected, lastId, sectionId);
   }
 
-  #commitInTransaction(req: WriteRequest, parts: Iterable<FlatRecords>): WriteResult {
+  #commitInTransaction(
+    req: WriteRequest,
+    parts: Iterable<FlatRecords>,
+    bodies?: OutboxBody[],
+  ): WriteResult {
     const { sectionId, runId, now } = req;
     const run = this.#runState.get(runId);
     if (run === undefined || run.section_id !== sectionId) {
@@ -811,11 +827,11 @@ export class SqliteBatchWriter {
     result.rejected = this.insertRejects(sectionId, runId, req.rejects, now);
     let { landed } = result;
     if (req.outbox !== undefined) {
-      for (const body of req.outbox.bodies) {
-        const entry = this.#insertOutbox.run(sectionId, runId, req.dataType, body.length, now);
-        for (let seq = 0; seq < body.length; seq++) {
-          this.#insertOutboxChunk.run(entry.lastInsertRowid, seq, body[seq]);
-        }
+      for (const body of bodies ?? req.outbox.bodies.map(wholeBody)) {
+        const entry = this.#insertOutbox.run(sectionId, runId, req.dataType, body.chunks, now);
+        let seq = 0;
+        for (const bytes of body.bytes)
+          this.#insertOutboxChunk.run(entry.lastInsertRowid, seq++, bytes);
       }
       // A sink without the store lands what it commits to the outbox.
       if (!req.outbox.alsoInStore) landed = req.outbox.records;

@@ -544,16 +544,25 @@ class SqliteStore implements Store {
     const { runId, dataType } = head;
     let opened: Promise<OpenedBatch> | undefined;
     let open: OpenedBatch | undefined;
-    let waiting: (ActivityRecord[] | MetricRecord[])[] = [];
+    /** What was handed over before the batch was open, in order. */
+    let waiting: ((o: OpenedBatch) => void)[] = [];
     let ended = false;
     /** A part that could not be handed over: the batch is dropped and its commit refused. */
     let broken: { error: unknown } | undefined;
-    const send = (o: OpenedBatch, records: ActivityRecord[] | MetricRecord[]) => {
-      if (broken !== undefined) throw broken.error;
-      if (records.length === 0) return;
-      try {
+    const send = (o: OpenedBatch, records: ActivityRecord[] | MetricRecord[]) =>
+      hand(o, () => {
+        if (records.length === 0) return;
         if (o.pending !== undefined) countLanded(o.pending, { dataType, records }, []);
         o.batch.part(flattenRecords(dataType, records));
+      });
+    const sendBody = (o: OpenedBatch, body: number, chunks: Uint8Array[]) =>
+      hand(o, () => {
+        if (chunks.length > 0) o.batch.body(body, chunks);
+      });
+    const hand = (o: OpenedBatch, handOver: () => void) => {
+      if (broken !== undefined) throw broken.error;
+      try {
+        handOver();
       } catch (error) {
         broken = { error };
         // Counted in part: the section's counts are read back from the store once settled.
@@ -567,7 +576,7 @@ class SqliteStore implements Store {
       const ready = this.#takeTurn(() => this.#openBatch(head));
       opened = ready.then((o) => {
         open = o;
-        for (const records of waiting) send(o, records);
+        for (const handOver of waiting) handOver(o);
         waiting = [];
         return o;
       });
@@ -587,7 +596,16 @@ class SqliteStore implements Store {
         this.#ensureOpen('openBatch');
         if (open !== undefined) send(open, records);
         else {
-          waiting.push(records);
+          waiting.push((o) => send(o, records));
+          void opening();
+        }
+      },
+      addBody: (body, chunks) => {
+        live('addBody');
+        this.#ensureOpen('openBatch');
+        if (open !== undefined) sendBody(open, body, chunks);
+        else {
+          waiting.push((o) => sendBody(o, body, chunks));
           void opening();
         }
       },

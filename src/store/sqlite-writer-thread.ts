@@ -51,6 +51,12 @@ port.on('message', (message: WriterMessage) => {
       held.add(message.records);
       return;
     }
+    case 'body': {
+      let held = parts.get(message.id);
+      if (held === undefined) parts.set(message.id, (held = new BatchParts(spills)));
+      held.addBody(message.body, message.chunks);
+      return;
+    }
     case 'abort':
       parts.get(message.id)?.discard();
       parts.delete(message.id);
@@ -76,7 +82,12 @@ port.on('message', (message: WriterMessage) => {
             `the store's writer thread got ${held.count} of the ${message.parts} parts of a batch`,
           );
         }
-        const result = writer.commit(message.req, held.records());
+        const { req } = message;
+        const result = writer.commit(
+          req,
+          held.records(),
+          req.outbox && held.outboxBodies(req.outbox.bodies),
+        );
         // A fold's tables go back to be filled again (see TablePool).
         transfer = (result.tables ?? []).flatMap(tableTransferables);
         reply = { id: message.id, ok: true, result };

@@ -45,6 +45,8 @@ export interface BatchWriterPort {
 export interface WriterBatch {
   /** Hands over the next part of the batch's records. */
   part(records: FlatRecords): void;
+  /** Hands over the next chunks of the batch's outbox body `body` (see BatchStream.addBody). */
+  body(body: number, chunks: Uint8Array[]): void;
   /** Commits the parts handed over with the rest of the batch, in one transaction. */
   commit(req: WriteRequest): Promise<WriteResult>;
   /** Drops the parts handed over: nothing of the batch is written. */
@@ -54,6 +56,7 @@ export interface WriterBatch {
 /** Main thread to writer thread. */
 export type WriterMessage =
   | { op: 'part'; id: number; records: PackedRecords }
+  | { op: 'body'; id: number; body: number; chunks: Uint8Array[] }
   | { op: 'commit'; id: number; parts: number; req: WriteRequest }
   | { op: 'abort'; id: number }
   | { op: 'close' };
@@ -91,11 +94,22 @@ export class InlineWriter implements BatchWriterPort {
       part: (records) => {
         parts.add(packRecords(records));
       },
+      body: (body, chunks) => {
+        parts.addBody(body, chunks);
+      },
       commit: (req) => {
         const held = parts;
         parts = new BatchParts(this.#spills);
         const committed = this.#tail
-          .then(() => this.exclusive(() => this.writer.commit(req, held.records())))
+          .then(() =>
+            this.exclusive(() =>
+              this.writer.commit(
+                req,
+                held.records(),
+                req.outbox && held.outboxBodies(req.outbox.bodies),
+              ),
+            ),
+          )
           .finally(() => held.discard());
         this.#tail = committed.catch(() => undefined);
         return committed;
@@ -225,6 +239,15 @@ export class ThreadWriter implements BatchWriterPort {
         holder.postMessage(
           { op: 'part', id, records: packed } satisfies WriterMessage,
           transferablesOf(packed),
+        );
+        parts++;
+      },
+      body: (body, chunks) => {
+        if (this.#lostRuns.has(runId)) return;
+        holder ??= this.#worker ?? this.#start();
+        holder.postMessage(
+          { op: 'body', id, body, chunks } satisfies WriterMessage,
+          movableBuffers(chunks),
         );
         parts++;
       },

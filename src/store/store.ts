@@ -56,7 +56,8 @@ export interface CommitBatch {
    * `alsoInStore` (sink `both`, with the records landed too), that count is what the batch
    * landed. The store takes the bodies: a chunk larger than Buffer's pool may be moved to its
    * writer and is freed once written (see core/bytes.ts), so nothing else may hold a view of
-   * that memory.
+   * that memory. Body `i` is the chunks handed over ahead for it (BatchStream.addBody) followed
+   * by `bodies[i]`.
    */
   outbox?: { bodies: (readonly Uint8Array[])[]; records: number; alsoInStore: boolean };
   /** Extends the run lock of `owner` to `expiresAt` (ISO) in the same commit: a run's heartbeat. */
@@ -81,6 +82,11 @@ export type BatchTail = Omit<CommitBatch, keyof BatchHead | 'records'>;
 export interface BatchStream {
   /** Hands over the next records of the batch. */
   add(records: ActivityRecord[] | MetricRecord[]): void;
+  /**
+   * Hands over the next chunks of the batch's outbox body `body` (from 0) ahead of the commit,
+   * which brings the rest (see BatchTail.outbox). The store takes them, as it takes the bodies.
+   */
+  addBody(body: number, chunks: Uint8Array[]): void;
   /** Commits the records added with the rest of the batch, as `commitBatch` does. */
   commit(tail: BatchTail): Promise<CommitResult>;
   /** Drops the records added: nothing of the batch lands, and the run goes on. */

@@ -592,6 +592,7 @@ describe('lookback, reset and failures', () => {
             most = Math.max(most, open);
             return {
               add: (records) => batch.add(records),
+              addBody: (body, chunks) => batch.addBody(body, chunks),
               abort: async () => {
                 await batch.abort();
                 open--;

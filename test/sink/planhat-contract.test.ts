@@ -57,6 +57,38 @@ function bodyOf(text: string): OutgoingBody {
 }
 
 describe('Planhat request bodies', () => {
+  it('hands over the chunks done with once they come to enough, and finishes with the rest', () => {
+    const small = new PlanhatSink({ baseUrl: 'http://x', token: 't', maxBodyBytes: 150_000 });
+    const records = Array.from({ length: 3_000 }, (_, i) => activity(i, { name: 'n'.repeat(40) }));
+    const whole = small.encode('activities', records).map((body) => bytesOf(body));
+    expect(whole.length).toBeGreaterThan(2);
+    const encoder = small.encoder('activities');
+    const taken: Buffer[][] = [];
+    let calls = 0;
+    for (let at = 0; at < records.length; at += 256) {
+      encoder.add(records.slice(at, at + 256));
+      const handed = encoder.take(100_000);
+      if (handed.length > 0) calls++;
+      for (const { body, chunks } of handed) {
+        (taken[body] ??= []).push(...chunks.map((c) => Buffer.from(c)));
+      }
+      if (handed.length > 0) {
+        expect(
+          handed.flatMap((h) => h.chunks).reduce((n, c) => n + c.byteLength, 0),
+        ).toBeGreaterThanOrEqual(100_000);
+      }
+    }
+    expect(calls).toBeGreaterThan(1);
+    const rest = encoder.finish();
+    expect(rest).toHaveLength(whole.length);
+    const joined = rest.map((body, i) => Buffer.concat([...(taken[i] ?? []), ...body]));
+    expect(joined).toEqual(whole);
+    // Nothing is handed over under the minimum.
+    const fresh = small.encoder('activities');
+    fresh.add(records.slice(0, 10));
+    expect(fresh.take(100_000)).toEqual([]);
+  });
+
   it('sends activities with the documented field names, absent targets absent, info as an object', () => {
     const [body] = sink.encode('activities', [
       activity(1, {

@@ -256,7 +256,7 @@ describe('Planhat sink against a second Sluice server', () => {
     expect(deliveries[0]?.target).toBe(`${r.baseUrl}/analytics/bulk/***`);
   });
 
-  it('encodes a batch for the outbox part by part, as MySQL sends it, into one body', async () => {
+  it('encodes a batch for the outbox part by part, as MySQL sends it, into one body handed over as it fills', async () => {
     const rx = await receiver();
     const r = rx.current;
     const { secret } = await receiverToken(r, 'parts');
@@ -267,6 +267,7 @@ describe('Planhat sink against a second Sluice server', () => {
       EVENTS,
     );
     const parts: number[] = [];
+    const ahead: number[] = [];
     const encoder = PlanhatSink.prototype.encoder;
     const spy = vi.spyOn(PlanhatSink.prototype, 'encoder').mockImplementation(function (
       this: PlanhatSink,
@@ -278,14 +279,23 @@ describe('Planhat sink against a second Sluice server', () => {
           parts.push(records.length);
           real.add(records);
         },
+        // Whatever is done with goes ahead of the commit here, however little (the engine waits
+        // for 256 KiB, more than this table's body).
+        take: () => {
+          const taken = real.take(1);
+          for (const { chunks } of taken) ahead.push(chunks.length);
+          return taken;
+        },
         finish: () => real.finish(),
       };
     });
     cleanups.push(() => Promise.resolve(spy.mockRestore()));
     const [result] = await s.engine.runAll({ section: 'events' });
     expect(result).toMatchObject({ status: 'succeeded', landed: EVENTS, rowsRead: EVENTS });
-    // The whole table is one batch of 1,000 rows, read and encoded 256 rows at a time.
+    // The whole table is one batch of 1,000 rows, read and encoded 256 rows at a time; the body's
+    // first 64 KiB went to the store ahead of the commit, the rest with it.
     expect(parts).toEqual([256, 256, 256, 232]);
+    expect(ahead.length).toBeGreaterThan(0);
     expect(s.events.filter((e) => e.event === 'sink_delivery')).toHaveLength(1);
     expect(landedActivities(r)).toEqual(await sourceActivities());
   });

@@ -821,6 +821,45 @@ describe.each(['inline', 'thread'] as const)('folds riding in batches (%s writer
     await store.close();
   });
 
+  it('queue outbox bodies from the chunks handed over ahead of the commit, then those of the commit', async () => {
+    const { store, s, run, read } = await start();
+    const batch = store.openBatch({ sectionId: s.id, runId: run.id, dataType: 'activities' });
+    const chunk = (c: string, n: number) => Buffer.allocUnsafeSlow(n).fill(c);
+    // Handed over before the batch is open (they wait for it), then after, past the spill bound.
+    batch.addBody(0, [chunk('a', 100_000)]);
+    batch.add([activity(1, { externalId: 'u1' })]);
+    batch.addBody(0, [chunk('b', 200_000)]);
+    batch.addBody(1, [chunk('c', 300_000)]);
+    expect(
+      await batch.commit({
+        rejects: [],
+        cursor: '1',
+        rowsRead: 1,
+        keyFrom: '1',
+        keyTo: '1',
+        outbox: {
+          bodies: [[Buffer.from('-0')], [Buffer.from('-1')], [Buffer.from('-2')]],
+          records: 1,
+          alsoInStore: true,
+        },
+      }),
+    ).toEqual({ landed: 1, rejected: 0 });
+    const body = (entry: number) =>
+      read(
+        `SELECT count(*) AS n, group_concat(substr(CAST(bytes AS TEXT), 1, 1) || length(bytes), ' ') AS chunks
+           FROM (SELECT bytes FROM outbox_chunks WHERE entry_id = ${entry} ORDER BY seq)`,
+      );
+    const entries = read(
+      'SELECT group_concat(id) AS ids, group_concat(chunks) AS chunks FROM outbox',
+    );
+    expect(entries).toEqual({ ids: '1,2,3', chunks: '3,2,1' });
+    expect(body(1)).toEqual({ n: 3, chunks: 'a100000 b200000 -2' });
+    expect(body(2)).toEqual({ n: 2, chunks: 'c300000 -2' });
+    expect(body(3)).toEqual({ n: 1, chunks: '-2' });
+    expect(read('SELECT count(*) AS n FROM activities').n).toBe(1);
+    await store.close();
+  });
+
   it("give an outbox entry's size, and its chunks a page at a time; a chunk gone mid-body is an error", async () => {
     const { store, s, run } = await start();
     const chunks = Array.from({ length: 40 }, (_, i) => Buffer.from(`${i}`.padStart(1000, '.')));
