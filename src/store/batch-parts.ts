@@ -10,6 +10,7 @@
  * the first 8 MiB waiting the whole read: 170-177 MiB at 100,000 rows a batch, 143-147 then.)
  * The file's pages are the operating system's cache, not the process's memory. A batch committed
  * gives its file back to the thread's SpillFiles, and the next batch writes over the same pages.
+ * The chunks of a batch's outbox bodies handed over ahead of its commit wait the same way.
  */
 import { closeSync, ftruncateSync, openSync, readSync, unlinkSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -31,7 +32,7 @@ import type { FlatRecords, OutboxBody } from './sqlite-batch-writer.js';
  * spilled), the parts outlived the writer thread's young generation unless it was 2 x 8 MiB;
  * spilled, it does with 2 x 1 (see WRITER_SEMI_SPACE_MB): the benchmark's table peaked at 105-108
  * MiB instead of 121-125, 300,000 endusers at 137-142 instead of 152-156, for a write and a read
- * of each part through one reused buffer.
+ * of each part.
  */
 export const SPILL_AFTER_BYTES = 256 * 1024;
 
@@ -47,9 +48,9 @@ interface BodyChunk {
 }
 
 /**
- * One buffer per thread that spilled parts are written from and read back into: a part's bytes
- * are copied out of it at once (into the file, or into the strings and numbers of its records),
- * so nothing is allocated per part.
+ * One buffer per thread that spilled parts and chunks are read back into: a part's bytes are
+ * copied out of it at once (into the strings and numbers of its records), a chunk's into the
+ * store, so nothing is allocated per part.
  */
 let scratch = new Uint8Array(0);
 function scratchOf(bytes: number): Buffer {
@@ -290,27 +291,21 @@ export class BatchParts {
 
   /** A spilled chunk read back, into the buffer the next read reuses. */
   #readChunk(chunk: BodyChunk): Uint8Array {
-    const buf = scratchOf(chunk.length);
-    if (readSync((this.#file as SpillFile).fd, buf, 0, chunk.length, chunk.at) !== chunk.length) {
-      throw new SluiceError(
-        'STORE_FAILED',
-        "a batch's outbox body could not be read back from its spill file",
-      );
-    }
-    return buf;
+    return this.#read(chunk.at, chunk.length, "a batch's outbox body");
   }
 
   /** A spilled part read back and unpacked. */
   #readBack(s: Spilled): FlatRecords {
-    const total = packedBytes(s);
-    const buf = scratchOf(total);
-    if (readSync((this.#file as SpillFile).fd, buf, 0, total, s.at) !== total) {
-      throw new SluiceError(
-        'STORE_FAILED',
-        "a batch's records could not be read back from its spill file",
-      );
+    return unpackRecords(s, this.#read(s.at, packedBytes(s), "a batch's records"));
+  }
+
+  /** `length` bytes of the spill file from `at`, in the buffer the next read reuses. */
+  #read(at: number, length: number, what: string): Buffer {
+    const buf = scratchOf(length);
+    if (readSync((this.#file as SpillFile).fd, buf, 0, length, at) !== length) {
+      throw new SluiceError('STORE_FAILED', `${what} could not be read back from its spill file`);
     }
-    return unpackRecords(s, buf);
+    return buf;
   }
 }
 

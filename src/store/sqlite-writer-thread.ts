@@ -29,6 +29,13 @@ const writer = new SqliteBatchWriter(sqlite);
 const parts = new Map<number, BatchParts>();
 const spills = spillFiles(file, `w${threadId}`);
 
+/** The parts of batch `id` so far (none yet for its first). */
+function heldFor(id: number): BatchParts {
+  let held = parts.get(id);
+  if (held === undefined) parts.set(id, (held = new BatchParts(spills)));
+  return held;
+}
+
 function errorReply(id: number, err: unknown): WriterReply {
   const e = err as { name?: unknown; message?: unknown; code?: unknown; details?: unknown };
   return {
@@ -45,18 +52,12 @@ function errorReply(id: number, err: unknown): WriterReply {
 
 port.on('message', (message: WriterMessage) => {
   switch (message.op) {
-    case 'part': {
-      let held = parts.get(message.id);
-      if (held === undefined) parts.set(message.id, (held = new BatchParts(spills)));
-      held.add(message.records);
+    case 'part':
+      heldFor(message.id).add(message.records);
       return;
-    }
-    case 'body': {
-      let held = parts.get(message.id);
-      if (held === undefined) parts.set(message.id, (held = new BatchParts(spills)));
-      held.addBody(message.body, message.chunks);
+    case 'body':
+      heldFor(message.id).addBody(message.body, message.chunks);
       return;
-    }
     case 'abort':
       parts.get(message.id)?.discard();
       parts.delete(message.id);
