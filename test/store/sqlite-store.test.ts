@@ -13,6 +13,7 @@ import { createMigrationProvider } from '../../src/store/migrations.js';
 import { openOutboxStore, openStore } from '../../src/store/open-store.js';
 import { CHUNKS_A_READ } from '../../src/store/sqlite-outbox-store.js';
 import type { Database } from '../../src/store/schema.js';
+import type { BatchTail } from '../../src/store/store.js';
 import { createSecretBox } from '../../src/store/secret-box.js';
 import {
   ADD_METRIC_DAYS,
@@ -46,6 +47,11 @@ function reader(file: string): Kysely<Database> {
 /** An activity as the writer takes it (FlatRecords order: row id, email, ... date, info). */
 function flatActivity(rowId: string, email: string): FlatRecords {
   return [rowId, email, null, null, null, 'a', 1, '2024-01-01T00:00:00.000Z', null];
+}
+
+/** The tail of a batch of one row (key 1) that queues `outbox`. */
+function oneRowTail(outbox: BatchTail['outbox']): BatchTail {
+  return { rejects: [], cursor: '1', rowsRead: 1, keyFrom: '1', keyTo: '1', outbox };
 }
 
 /** A batch's request to the writer: nothing but its records (and what is given). */
@@ -831,18 +837,13 @@ describe.each(['inline', 'thread'] as const)('folds riding in batches (%s writer
     batch.addBody(0, [chunk('b', 200_000)]);
     batch.addBody(1, [chunk('c', 300_000)]);
     expect(
-      await batch.commit({
-        rejects: [],
-        cursor: '1',
-        rowsRead: 1,
-        keyFrom: '1',
-        keyTo: '1',
-        outbox: {
+      await batch.commit(
+        oneRowTail({
           bodies: [[Buffer.from('-0')], [Buffer.from('-1')], [Buffer.from('-2')]],
           records: 1,
           alsoInStore: true,
-        },
-      }),
+        }),
+      ),
     ).toEqual({ landed: 1, rejected: 0 });
     const body = (entry: number) =>
       read(
@@ -864,14 +865,9 @@ describe.each(['inline', 'thread'] as const)('folds riding in batches (%s writer
     const { store, s, run } = await start();
     const chunks = Array.from({ length: 40 }, (_, i) => Buffer.from(`${i}`.padStart(1000, '.')));
     const batch = store.openBatch({ sectionId: s.id, runId: run.id, dataType: 'activities' });
-    await batch.commit({
-      rejects: [],
-      cursor: '1',
-      rowsRead: 1,
-      keyFrom: '1',
-      keyTo: '1',
-      outbox: { bodies: [chunks.map((c) => Buffer.from(c))], records: 1, alsoInStore: false },
-    });
+    await batch.commit(
+      oneRowTail({ bodies: [chunks.map((c) => Buffer.from(c))], records: 1, alsoInStore: false }),
+    );
     const outbox = openOutboxStore(store);
     const [entry] = await outbox.pending(s.id, 10);
     expect(entry?.bytes).toBe(40_000);
