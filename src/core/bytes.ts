@@ -5,7 +5,7 @@
  * allocates little collects rarely: the writer thread held up to 64 MiB of written bodies that
  * way, and the main thread as much of delivered ones. Their last owner releases them instead.
  */
-import { MessageChannel } from 'node:worker_threads';
+import { MessageChannel, type MessagePort } from 'node:worker_threads';
 
 /** A typed array's memory as bytes (the same memory, not a copy). */
 export function bytesOf(view: ArrayBufferView): Uint8Array {
@@ -29,6 +29,26 @@ export function movableBuffers(views: readonly Uint8Array[]): ArrayBuffer[] {
 }
 
 /**
+ * Where released buffers go: a closed port, so a message posted to it is dropped at once, its
+ * transferred buffers freed with it. (Only the other end closed, the messages waited in its queue
+ * until the close reached it, on a later turn of the event loop.) One per thread, made on first
+ * use. A channel made and closed for each release cost 35-50 µs a call, and its ports' memory
+ * waited for a collection: 5,000 releases held 70 MiB more, and a sink with `both` at 100,000
+ * rows a batch, which released each chunk it spilled, peaked 20 MiB higher.
+ */
+let drop: MessagePort | undefined;
+
+function dropPort(): MessagePort {
+  if (drop === undefined) {
+    const { port1, port2 } = new MessageChannel();
+    port1.close();
+    port2.close();
+    drop = port1;
+  }
+  return drop;
+}
+
+/**
  * Frees the memory of the movable views now: each ArrayBuffer is moved into a message that is
  * dropped, which frees it, and every view of it is left empty. Only for memory that nothing else
  * holds a view of. (`ArrayBuffer.prototype.transfer`, which would say this plainly, needs a newer
@@ -37,13 +57,9 @@ export function movableBuffers(views: readonly Uint8Array[]): ArrayBuffer[] {
 export function release(views: readonly Uint8Array[]): void {
   const buffers = movableBuffers(views);
   if (buffers.length === 0) return;
-  const { port1, port2 } = new MessageChannel();
   try {
-    port1.postMessage(null, buffers);
+    dropPort().postMessage(null, buffers);
   } catch {
     // Already moved (detached): nothing left to free.
-  } finally {
-    port1.close();
-    port2.close();
   }
 }

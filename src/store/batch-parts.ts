@@ -184,6 +184,7 @@ export class BatchParts {
    */
   addBody(body: number, chunks: readonly Uint8Array[]): void {
     this.count++;
+    const written: Uint8Array[] = [];
     for (const bytes of chunks) {
       const chunk: BodyChunk = { body, bytes, at: -1, length: bytes.byteLength };
       if (this.#toFile(chunk.length)) {
@@ -191,12 +192,13 @@ export class BatchParts {
         if (at !== undefined) {
           chunk.at = at;
           chunk.bytes = undefined;
-          release([bytes]);
+          written.push(bytes);
         }
       }
       if (chunk.bytes !== undefined) this.#heldBytes += chunk.length;
       this.#chunks.push(chunk);
     }
+    release(written);
   }
 
   /** The batch's records part by part, in the order added; each part is garbage once passed on. */
