@@ -49,13 +49,16 @@ function fdOf(folder: string): number {
 }
 
 describe('BatchParts', () => {
-  it('holds a batch in memory up to its bound', () => {
+  it('holds a batch in memory up to its bound, and frees it once discarded', () => {
     const parts = new BatchParts(spillFiles(join(dir, 'store.db'), 't'));
-    const added = [part(1), part(2), part(3)];
-    for (const p of added) parts.add(packRecords(p));
+    const added = [part(1, 120), part(2, 120), part(3, 120)];
+    const packed = added.map((p) => packRecords(p));
+    for (const p of packed) parts.add(p);
     expect(parts.spilledParts).toBe(0);
     expect(parts.heldBytes).toBeGreaterThan(0);
     expect([...parts.records()]).toEqual(added);
+    parts.discard();
+    expect(packed.map((p) => p.bytes.byteLength)).toEqual([0, 0, 0]);
   });
 
   it('spills a batch of 10,000 rows by default: its parts do not wait on the heap', () => {
@@ -77,12 +80,17 @@ describe('BatchParts', () => {
   it('past its bound, spills the parts held and every later one; gives them back exactly, in order', () => {
     const fds = openFds();
     const files = spillFiles(join(dir, 'store.db'), 't');
-    const parts = new BatchParts(files, 6_000);
-    const added = Array.from({ length: 12 }, (_, n) => part(n));
-    parts.add(packRecords(added[0] as FlatRecords));
+    // Parts over Buffer's pool (8 KiB), so each may be freed (see core/bytes.ts).
+    const parts = new BatchParts(files, 12_000);
+    const added = Array.from({ length: 12 }, (_, n) => part(n, 120));
+    const first = packRecords(added[0] as FlatRecords);
+    parts.add(first);
     expect(parts.spilledParts).toBe(0);
+    expect(first.bytes.byteLength).toBeGreaterThan(0);
     for (const p of added.slice(1)) parts.add(packRecords(p));
     expect(parts.spilledParts).toBe(12);
+    // A part's buffer is freed once it is in the file, the one held before too.
+    expect(first.bytes.byteLength).toBe(0);
     expect(parts.heldBytes).toBe(0);
     expect(parts.count).toBe(12);
     // The file is unlinked as soon as it is open: a crash leaves nothing in the data folder.
@@ -152,8 +160,7 @@ describe('BatchParts', () => {
     expect(openFds()).toBe(fds + SpillFiles.KEEP);
     // A long batch leaves its file at KEEP_BYTES.
     const long = new BatchParts(files, 100);
-    const big = packRecords(['x'.repeat(SpillFiles.KEEP_BYTES / 4), 1]);
-    for (let i = 0; i < 6; i++) long.add(big);
+    for (let i = 0; i < 6; i++) long.add(packRecords(['x'.repeat(SpillFiles.KEEP_BYTES / 4), 1]));
     const fd = fdOf(dir);
     expect(fstatSync(fd).size).toBeGreaterThan(SpillFiles.KEEP_BYTES);
     long.discard();

@@ -171,6 +171,7 @@ export class BatchParts {
       const at = this.#write(bytes);
       if (at !== undefined) {
         this.#spilled.push({ ...shape, at });
+        release([bytes]);
         return;
       }
     }
@@ -232,6 +233,7 @@ export class BatchParts {
 
   /** Lets go of the parts and of the spill file (after the commit, or when the batch is dropped). */
   discard(): void {
+    release(this.#held.map((part) => part.bytes));
     this.#held.length = 0;
     this.#heldBytes = 0;
     this.#spilled = [];
@@ -258,6 +260,7 @@ export class BatchParts {
       this.#spilled.push({ ...shape, at });
       this.#held.shift();
       this.#heldBytes -= held.byteLength;
+      release([held]);
     }
     for (const chunk of this.#chunks) {
       if (chunk.bytes === undefined) continue;
