@@ -686,14 +686,11 @@ function outlet(
   let encoded = 0;
   return {
     add(records) {
-      if (encoder !== undefined) {
-        encoder.add(records);
-        encoded += records.length;
-      }
       if (toStore) batch.add(records);
-      for (const { body, chunks } of encoder?.take(BODY_AHEAD_BYTES) ?? []) {
-        batch.addBody(body, chunks);
-      }
+      if (encoder === undefined) return;
+      encoder.add(records);
+      encoded += records.length;
+      for (const { body, chunks } of encoder.take(BODY_AHEAD_BYTES)) batch.addBody(body, chunks);
     },
     commit(tail) {
       if (sink === undefined || encoder === undefined)

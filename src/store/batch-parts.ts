@@ -23,7 +23,7 @@ import {
   type PackedRecords,
   type PackedShape,
 } from './packed-records.js';
-import type { FlatRecords, OutboxBody } from './sqlite-batch-writer.js';
+import type { FlatRecords, HeldBatch, OutboxBody } from './sqlite-batch-writer.js';
 
 /**
  * Bytes of parts a batch holds in memory before they and the rest go to its spill file: a batch
@@ -134,7 +134,7 @@ function closeFile(file: SpillFile): void {
   if (file.path !== undefined) unlinkQuietly(file.path);
 }
 
-export class BatchParts {
+export class BatchParts implements HeldBatch {
   /** Parts added, held or spilled. */
   count = 0;
   readonly #held: PackedRecords[] = [];
@@ -166,17 +166,9 @@ export class BatchParts {
 
   add(part: PackedRecords): void {
     this.count++;
-    const { bytes, ...shape } = part;
-    if (this.#toFile(bytes.byteLength)) {
-      const at = this.#write(bytes);
-      if (at !== undefined) {
-        this.#spilled.push({ ...shape, at });
-        release([bytes]);
-        return;
-      }
-    }
     this.#held.push(part);
-    this.#heldBytes += bytes.byteLength;
+    this.#heldBytes += part.bytes.byteLength;
+    this.#spillIfLong();
   }
 
   /**
@@ -185,21 +177,11 @@ export class BatchParts {
    */
   addBody(body: number, chunks: readonly Uint8Array[]): void {
     this.count++;
-    const written: Uint8Array[] = [];
     for (const bytes of chunks) {
-      const chunk: BodyChunk = { body, bytes, at: -1, length: bytes.byteLength };
-      if (this.#toFile(chunk.length)) {
-        const at = this.#write(bytes);
-        if (at !== undefined) {
-          chunk.at = at;
-          chunk.bytes = undefined;
-          written.push(bytes);
-        }
-      }
-      if (chunk.bytes !== undefined) this.#heldBytes += chunk.length;
-      this.#chunks.push(chunk);
+      this.#chunks.push({ body, bytes, at: -1, length: bytes.byteLength });
+      this.#heldBytes += bytes.byteLength;
     }
-    release(written);
+    this.#spillIfLong();
   }
 
   /** The batch's records part by part, in the order added; each part is garbage once passed on. */
@@ -246,32 +228,32 @@ export class BatchParts {
   }
 
   /**
-   * Whether what comes next (`bytes` of it) goes to the spill file: once the batch passes its
-   * bound, what it held goes there first (the commit reads the parts in order), so nothing of a
-   * long batch waits in memory for the rest. False once the file failed us.
+   * Once the batch has passed its bound, moves what it holds to the spill file, in order (the
+   * commit reads the parts in order), and frees it: nothing of a long batch waits in memory for
+   * the rest. Stops for good once the file failed us.
    */
-  #toFile(bytes: number): boolean {
-    if (this.#inMemoryOnly) return false;
-    if (this.#size === 0 && this.#heldBytes + bytes <= this.limit) return false;
+  #spillIfLong(): void {
+    if (this.#inMemoryOnly || (this.#size === 0 && this.#heldBytes <= this.limit)) return;
+    const written: Uint8Array[] = [];
     while (this.#held.length > 0) {
-      const { bytes: held, ...shape } = this.#held[0] as PackedRecords;
-      const at = this.#write(held);
-      if (at === undefined) return false;
+      const { bytes, ...shape } = this.#held[0] as PackedRecords;
+      const at = this.#write(bytes);
+      if (at === undefined) break;
       this.#spilled.push({ ...shape, at });
       this.#held.shift();
-      this.#heldBytes -= held.byteLength;
-      release([held]);
+      this.#heldBytes -= bytes.byteLength;
+      written.push(bytes);
     }
     for (const chunk of this.#chunks) {
-      if (chunk.bytes === undefined) continue;
+      if (chunk.bytes === undefined || this.#inMemoryOnly) continue;
       const at = this.#write(chunk.bytes);
-      if (at === undefined) return false;
-      release([chunk.bytes]);
+      if (at === undefined) break;
+      written.push(chunk.bytes);
       chunk.bytes = undefined;
       chunk.at = at;
       this.#heldBytes -= chunk.length;
     }
-    return true;
+    release(written);
   }
 
   /**

@@ -335,9 +335,12 @@ export interface OutboxBody {
   bytes: Iterable<Uint8Array>;
 }
 
-/** A body given whole with the commit (none of it handed over ahead). */
-function wholeBody(chunks: readonly Uint8Array[]): OutboxBody {
-  return { chunks: chunks.length, bytes: chunks };
+/** What a batch handed over before its commit (see BatchParts). */
+export interface HeldBatch {
+  /** Its records, part by part. */
+  records(): Iterable<FlatRecords>;
+  /** Its outbox bodies: the chunks handed over ahead, then those of `tail` (the commit's). */
+  outboxBodies(tail: readonly (readonly Uint8Array[])[]): OutboxBody[];
 }
 
 /** enduser_actions' key order (within one section). */
@@ -408,9 +411,7 @@ export class SqliteBatchWriter {
   readonly #insertOutbox: Statement;
   readonly #insertOutboxChunk: Statement;
   readonly #renewLease: Statement;
-  readonly #commit: BetterSqlite3.Transaction<
-    (req: WriteRequest, parts: Iterable<FlatRecords>, bodies?: OutboxBody[]) => WriteResult
-  >;
+  readonly #commit: BetterSqlite3.Transaction<(req: WriteRequest, held: HeldBatch) => WriteResult>;
   /**
    * Runs with a failed batch. Batches of a run may be queued behind each other; once one fails,
    * committing a later one would move the cursor past the rows that did not land. (A run id is
@@ -501,21 +502,20 @@ export class SqliteBatchWriter {
     this.#renewLease = prepare(
       'UPDATE sections SET lock_expires_at = ? WHERE id = ? AND lock_owner = ?',
     );
-    this.#commit = sqlite.transaction(
-      (req: WriteRequest, parts: Iterable<FlatRecords>, bodies?: OutboxBody[]) =>
-        this.#commitInTransaction(req, parts, bodies),
+    this.#commit = sqlite.transaction((req: WriteRequest, held: HeldBatch) =>
+      this.#commitInTransaction(req, held),
     );
   }
 
   /**
-   * Commits one batch, its records in `parts`, in its own IMMEDIATE transaction; throws and
-   * commits nothing on failure.
+   * Commits one batch, what was handed over of it in `held`, in its own IMMEDIATE transaction;
+   * throws and commits nothing on failure.
    */
-  commit(req: WriteRequest, parts: Iterable<FlatRecords>, bodies?: OutboxBody[]): WriteResult {
+  commit(req: WriteRequest, held: HeldBatch): WriteResult {
     try {
       if (this.#failedRuns.has(req.runId)) throw earlierBatchFailed(req);
       try {
-        return this.#commit.immediate(req, parts, bodies);
+        return this.#commit.immediate(req, held);
       } catch (err) {
         this.#failedRuns.add(req.runId);
         throw err;
@@ -799,11 +799,7 @@ export class SqliteBatchWriter {
     this.#addToSection.run(landed, rejected, lastId, sectionId);
   }
 
-  #commitInTransaction(
-    req: WriteRequest,
-    parts: Iterable<FlatRecords>,
-    bodies?: OutboxBody[],
-  ): WriteResult {
+  #commitInTransaction(req: WriteRequest, held: HeldBatch): WriteResult {
     const { sectionId, runId, now } = req;
     const run = this.#runState.get(runId);
     if (run === undefined || run.section_id !== sectionId) {
@@ -822,12 +818,12 @@ export class SqliteBatchWriter {
       );
     }
     if (req.countsFresh) this.#skippedSinceFold.delete(sectionId);
-    const result = this.insertRecords(sectionId, req.dataType, parts, now);
+    const result = this.insertRecords(sectionId, req.dataType, held.records(), now);
     if (result.skipped.length > 0) this.#skippedSinceFold.add(sectionId);
     result.rejected = this.insertRejects(sectionId, runId, req.rejects, now);
     let { landed } = result;
     if (req.outbox !== undefined) {
-      for (const body of bodies ?? req.outbox.bodies.map(wholeBody)) {
+      for (const body of held.outboxBodies(req.outbox.bodies)) {
         const entry = this.#insertOutbox.run(sectionId, runId, req.dataType, body.chunks, now);
         let seq = 0;
         for (const bytes of body.bytes)

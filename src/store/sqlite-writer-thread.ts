@@ -83,12 +83,7 @@ port.on('message', (message: WriterMessage) => {
             `the store's writer thread got ${held.count} of the ${message.parts} parts of a batch`,
           );
         }
-        const { req } = message;
-        const result = writer.commit(
-          req,
-          held.records(),
-          req.outbox && held.outboxBodies(req.outbox.bodies),
-        );
+        const result = writer.commit(message.req, held);
         // A fold's tables go back to be filled again (see TablePool).
         transfer = (result.tables ?? []).flatMap(tableTransferables);
         reply = { id: message.id, ok: true, result };

@@ -101,15 +101,7 @@ export class InlineWriter implements BatchWriterPort {
         const held = parts;
         parts = new BatchParts(this.#spills);
         const committed = this.#tail
-          .then(() =>
-            this.exclusive(() =>
-              this.writer.commit(
-                req,
-                held.records(),
-                req.outbox && held.outboxBodies(req.outbox.bodies),
-              ),
-            ),
-          )
+          .then(() => this.exclusive(() => this.writer.commit(req, held)))
           .finally(() => held.discard());
         this.#tail = committed.catch(() => undefined);
         return committed;
@@ -230,26 +222,22 @@ export class ThreadWriter implements BatchWriterPort {
       if (open) this.#open--;
       open = false;
     };
+    /** Posts a part of the batch (records or body chunks) to the thread that holds the rest. */
+    const handOver = (message: WriterMessage, transfer: ArrayBuffer[]): void => {
+      holder ??= this.#worker ?? this.#start();
+      holder.postMessage(message, transfer);
+      parts++;
+    };
     return {
       part: (records) => {
         // A batch of a lost run is refused at its commit; its parts need not travel.
         if (this.#lostRuns.has(runId)) return;
-        holder ??= this.#worker ?? this.#start();
         const packed = packRecords(records);
-        holder.postMessage(
-          { op: 'part', id, records: packed } satisfies WriterMessage,
-          transferablesOf(packed),
-        );
-        parts++;
+        handOver({ op: 'part', id, records: packed }, transferablesOf(packed));
       },
       body: (body, chunks) => {
         if (this.#lostRuns.has(runId)) return;
-        holder ??= this.#worker ?? this.#start();
-        holder.postMessage(
-          { op: 'body', id, body, chunks } satisfies WriterMessage,
-          movableBuffers(chunks),
-        );
-        parts++;
+        handOver({ op: 'body', id, body, chunks }, movableBuffers(chunks));
       },
       commit: (req) => {
         done();
