@@ -30,7 +30,7 @@ describe('toIsoDate', () => {
     expect(date('2024-05-01 12:34:56.5')).toBe('2024-05-01T12:34:56.500Z');
   });
 
-  it('takes the fast path for DATETIME text exactly as the general one', () => {
+  it('takes the fast path for DATE and DATETIME text exactly as the general one', () => {
     // A leading space skips the fast path (the general path trims), so both can be compared.
     const samples = [
       '2024-05-01 12:34:56',
@@ -49,11 +49,21 @@ describe('toIsoDate', () => {
       '2024/05/01 12:34:56.789',
       '9999-12-31 23:59:59.999',
       '0001-01-01 00:00:00',
+      '2024-05-01',
+      '2024-02-29',
+      '2023-02-29',
+      '0000-00-00',
+      '2024-00-10',
+      '2024-05-1x',
+      '2024/05/01',
+      '9999-12-31',
     ];
     for (let i = 0; i < 2000; i++) {
       const pick = (n: number) => String(Math.floor(Math.random() * n)).padStart(2, '0');
       samples.push(
         `20${pick(40)}-${pick(14)}-${pick(33)} ${pick(26)}:${pick(62)}:${pick(62)}.${pick(100)}${pick(10).slice(1)}`,
+        `20${pick(40)}-${pick(14)}-${pick(33)} ${pick(26)}:${pick(62)}:${pick(62)}`,
+        `${pick(100)}${pick(100)}-${pick(14)}-${pick(33)}`,
       );
     }
     const outcome = (r: ReturnType<typeof toIsoDate>) => (r.ok ? r.value : r.code);

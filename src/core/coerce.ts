@@ -113,13 +113,22 @@ function readDateTime(s: string): boolean {
 }
 
 /**
- * The fast path of {@link toIsoDate} for what mysql2 hands over for DATETIME(0/3) and TIMESTAMP
- * columns (`YYYY-MM-DD hh:mm:ss[.mmm]`): checked by character codes and rewritten with slices
+ * The fast path of {@link toIsoDate} for what mysql2 hands over for DATE, DATETIME(0/3) and
+ * TIMESTAMP columns (`YYYY-MM-DD[ hh:mm:ss[.mmm]]`): checked by character codes and rewritten
  * (about 4x faster than the regular expression; this runs once per landed row). Undefined for
  * anything else, which the general path then handles or rejects.
  */
 export function mysqlDatetimeToIso(s: string): string | undefined {
   const n = s.length;
+  if (n === 10) {
+    if (s.charCodeAt(4) !== 45 || s.charCodeAt(7) !== 45) return undefined; // '-'
+    const c = digits2(s, 0);
+    const y2 = digits2(s, 2);
+    const mo = digits2(s, 5);
+    const d = digits2(s, 8);
+    if ((c | y2 | mo | d) < 0 || !validYmd(c * 100 + y2, mo, d)) return undefined;
+    return flatIso(s, n);
+  }
   if (n !== 19 && n !== 23) return undefined;
   const t = s.charCodeAt(10);
   if (t !== 32 && t !== 84) return undefined; // ' ' or 'T'
@@ -129,9 +138,50 @@ export function mysqlDatetimeToIso(s: string): string | undefined {
   const se = FIELDS[5] as number;
   if (h > 23 || mi > 59 || se > 59) return undefined;
   if (!validYmd(FIELDS[0] as number, FIELDS[1] as number, FIELDS[2] as number)) return undefined;
-  if (n === 19) return `${s.slice(0, 10)}T${s.slice(11)}.000Z`;
-  if (s.charCodeAt(19) !== 46 || digits2(s, 20) < 0 || digits2(s, 21) < 0) return undefined; // '.'
-  return `${s.slice(0, 10)}T${s.slice(11)}Z`;
+  if (n === 23 && (s.charCodeAt(19) !== 46 || digits2(s, 20) < 0 || digits2(s, 21) < 0)) {
+    return undefined; // '.'
+  }
+  return flatIso(s, n);
+}
+
+const at = (s: string, i: number): number => s.charCodeAt(i);
+
+/**
+ * A checked `YYYY-MM-DD` (n 10), `YYYY-MM-DD hh:mm:ss` (19) or `... .mmm` (23) as
+ * `YYYY-MM-DDThh:mm:ss.mmmZ`, built from character codes into one flat string. Joined from
+ * slices instead, the date was a rope of four strings, and every later read of it (isoMillis,
+ * the rollup's day, packing the part) walked or flattened the rope: 0.4 s of a million-row sync's
+ * main thread went to reading such dates back.
+ */
+function flatIso(s: string, n: number): string {
+  const time = n > 10;
+  const ms = n > 19;
+  return String.fromCharCode(
+    at(s, 0),
+    at(s, 1),
+    at(s, 2),
+    at(s, 3),
+    45, // '-'
+    at(s, 5),
+    at(s, 6),
+    45,
+    at(s, 8),
+    at(s, 9),
+    84, // 'T'
+    time ? at(s, 11) : 48, // '0'
+    time ? at(s, 12) : 48,
+    58, // ':'
+    time ? at(s, 14) : 48,
+    time ? at(s, 15) : 48,
+    58,
+    time ? at(s, 17) : 48,
+    time ? at(s, 18) : 48,
+    46, // '.'
+    ms ? at(s, 20) : 48,
+    ms ? at(s, 21) : 48,
+    ms ? at(s, 22) : 48,
+    90, // 'Z'
+  );
 }
 
 /**
