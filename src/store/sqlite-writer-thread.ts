@@ -10,7 +10,7 @@ import { SluiceError } from '../core/errors.js';
 import { BatchParts, spillFiles } from './batch-parts.js';
 import { tableTransferables } from './seen-table.js';
 import { SqliteBatchWriter } from './sqlite-batch-writer.js';
-import { SQLITE_PRAGMAS } from './sqlite-pragmas.js';
+import { SQLITE_PRAGMAS, WRITER_WAL_AUTOCHECKPOINT } from './sqlite-pragmas.js';
 import type { WriterMessage, WriterReply } from './sqlite-writer.js';
 
 const port = parentPort;
@@ -19,6 +19,7 @@ const { file } = workerData as { file: string };
 
 const sqlite = new BetterSqlite3(file, { fileMustExist: true });
 for (const pragma of SQLITE_PRAGMAS) sqlite.pragma(pragma);
+sqlite.pragma(`wal_autocheckpoint = ${WRITER_WAL_AUTOCHECKPOINT}`);
 const writer = new SqliteBatchWriter(sqlite);
 /**
  * The parts of the batches not committed yet, by batch id. They wait here, packed (spilled to a

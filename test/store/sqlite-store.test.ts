@@ -23,7 +23,8 @@ import {
   type WriteRequest,
 } from '../../src/store/sqlite-batch-writer.js';
 import { TablePool, type SeenTable } from '../../src/store/seen-table.js';
-import { UNFOLDED_SQL, openSqliteStore } from '../../src/store/sqlite-store.js';
+import { CHECKPOINT_ROWS, UNFOLDED_SQL, openSqliteStore } from '../../src/store/sqlite-store.js';
+import { WRITER_WAL_AUTOCHECKPOINT } from '../../src/store/sqlite-pragmas.js';
 import {
   InlineWriter,
   ThreadWriter,
@@ -238,6 +239,53 @@ describe('SQLite store', () => {
     const all = Object.keys(await createMigrationProvider().getMigrations()).sort();
     expect(all[0]).toBe('0001_initial');
     expect(names).toEqual(all.map((name) => ({ name })));
+  });
+
+  it("checkpoints the writer thread's WAL on its own connection as batches land", async () => {
+    const dataDir = await tempDir();
+    const store = await openStore({
+      dataDir,
+      writer: 'thread',
+      writerThreadUrl: BUILT_WRITER_THREAD,
+    });
+    await store.applyConfig(integration(), [section('events')]);
+    const [s] = await store.listSections();
+    if (s === undefined) throw new Error('no section');
+    const run = await store.startRun(s.id, 'manual');
+    /** The WAL's last frame and the frames copied into the database (wal-index header, native order). */
+    const wal = async () => {
+      const shm = await readFile(join(dataDir, 'sluice.db-shm'));
+      const view = new DataView(shm.buffer, shm.byteOffset, shm.byteLength);
+      return { frames: view.getUint32(16, true), backfilled: view.getUint32(96, true) };
+    };
+    const rows = CHECKPOINT_ROWS / 2;
+    const hand = (b: number) =>
+      store.commitBatch({
+        sectionId: s.id,
+        runId: run.id,
+        dataType: 'activities',
+        records: Array.from({ length: rows }, (_, i) => activity(b * rows + i + 1)),
+        rejects: [],
+        cursor: String((b + 1) * rows),
+        rowsRead: rows,
+        keyFrom: String(b * rows + 1),
+        keyTo: String((b + 1) * rows),
+      });
+    await hand(0);
+    await new Promise((r) => setImmediate(r));
+    // Half the rows: the WAL holds the batch, not copied yet (the writer's own bound is far).
+    const first = await wal();
+    expect(first.frames).toBeGreaterThan(100);
+    expect(first.frames).toBeLessThan(WRITER_WAL_AUTOCHECKPOINT);
+    expect(first.backfilled).toBe(0);
+    await hand(1);
+    await new Promise((r) => setImmediate(r));
+    // CHECKPOINT_ROWS landed: the store's connection copied every frame the writer committed.
+    const second = await wal();
+    expect(second.frames).toBeGreaterThan(first.frames);
+    expect(second.backfilled).toBe(second.frames);
+    await store.finishRun(run.id, { status: 'succeeded' });
+    await store.close();
   });
 
   it('fails the batches a dying writer thread held, and refuses the rest of their run', async () => {
