@@ -50,6 +50,11 @@ export class SqliteRunStatements {
     [status: string, finishedAt: string, error: string | null, code: string | null, runId: number]
   >;
   readonly run: BetterSqlite3.Statement<[runId: number], RunRow>;
+  /**
+   * Rows read by the section's last succeeded run: two seeks of runs_section_status_idx (the
+   * highest id of the section's succeeded runs is the last entry of their range).
+   */
+  readonly lastRowsRead: BetterSqlite3.Statement<[sectionId: number], { rows_read: number }>;
   /** The integration a run connects with, read on every tick too. */
   readonly integrationByName: BetterSqlite3.Statement<
     [name: string],
@@ -92,6 +97,10 @@ export class SqliteRunStatements {
       `SELECT runs.*, sections.name AS section
        FROM runs JOIN sections ON sections.id = runs.section_id
        WHERE runs.id = ?`,
+    );
+    this.lastRowsRead = sqlite.prepare(
+      `SELECT rows_read FROM runs
+       WHERE id = (SELECT max(id) FROM runs WHERE section_id = ? AND status = 'succeeded')`,
     );
     this.integrationByName = sqlite.prepare('SELECT * FROM integrations WHERE name = ?');
   }

@@ -530,6 +530,11 @@ class SqliteStore implements Store {
     return this.#writer.kind;
   }
 
+  /** Not part of the Store port: the writer threads running or closing (for tests). */
+  get writerThreads(): number {
+    return this.#writer.threads;
+  }
+
   // --- the hot path -------------------------------------------------------------------------
 
   /**
@@ -1212,9 +1217,17 @@ class SqliteStore implements Store {
     lock: { owner: LockOwner; ttlMs: number },
   ): Promise<RunRecord | undefined> {
     return this.#guard('beginRun', () =>
-      this.#db
-        .connection()
-        .execute(async () => this.#beginRun.immediate(sectionId, trigger, lock.owner, lock.ttlMs)),
+      this.#db.connection().execute(async () => {
+        const run = this.#beginRun.immediate(sectionId, trigger, lock.owner, lock.ttlMs);
+        // A section whose last run read rows (or that never ran) likely has more: the writer
+        // thread boots while MySQL connects and the read is planned, not after the first part
+        // (a 10-row sync's run 0.19 -> 0.15 s). One that found nothing (every idle tick) starts
+        // none: the thread would boot only to be retired.
+        if (run !== undefined && (this.#runs.lastRowsRead.get(sectionId)?.rows_read ?? 1) > 0) {
+          this.#writer.prepare();
+        }
+        return run;
+      }),
     );
   }
 

@@ -38,6 +38,14 @@ export interface BatchWriterPort {
    * open or waiting; the next batch starts anew. Called when a run ends.
    */
   retire(): void;
+  /**
+   * Starts what the next batch needs ahead of it: a writer thread boots in about 0.1 s (its
+   * isolate, better-sqlite3, the connection and statements), which the first batch of a run
+   * waited for. Called as a run begins that will likely land rows.
+   */
+  prepare(): void;
+  /** Threads running or closing (a retired one until it has exited); 0 for an inline writer. */
+  readonly threads: number;
   readonly kind: 'inline' | 'thread';
 }
 
@@ -118,6 +126,10 @@ export class InlineWriter implements BatchWriterPort {
   }
 
   retire(): void {}
+
+  prepare(): void {}
+
+  readonly threads = 0;
 }
 
 /**
@@ -296,6 +308,10 @@ export class ThreadWriter implements BatchWriterPort {
   /** Threads running or closing (a retired one until it has exited). */
   get threads(): number {
     return (this.#worker === undefined ? 0 : 1) + this.#retiring.size;
+  }
+
+  prepare(): void {
+    if (this.#worker === undefined) this.#start();
   }
 
   /**

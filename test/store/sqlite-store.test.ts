@@ -288,6 +288,54 @@ describe('SQLite store', () => {
     await store.close();
   });
 
+  it('starts the writer thread as a run begins when the last one read rows, not after an idle one', async () => {
+    const dataDir = await tempDir();
+    const store = await openStore({
+      dataDir,
+      writer: 'thread',
+      writerThreadUrl: BUILT_WRITER_THREAD,
+    });
+    const threads = () => (store as unknown as { writerThreads: number }).writerThreads;
+    const gone = () => until('the retired thread exits', () => threads() === 0, 5_000);
+    await store.applyConfig(integration(), [section('events')]);
+    const [s] = await store.listSections();
+    if (s === undefined) throw new Error('no section');
+    const owner = { id: 'test', host: 'here', pid: process.pid };
+    const begin = async () => {
+      const run = await store.beginRun(s.id, 'manual', { owner, ttlMs: 60_000 });
+      if (run === undefined) throw new Error('no run');
+      return run;
+    };
+    // Never ran: the thread starts with the run, before any batch.
+    const first = await begin();
+    expect(threads()).toBe(1);
+    await store.finishRun(first.id, { status: 'succeeded' }, owner);
+    await gone();
+    // The last run read nothing: none starts until a batch comes.
+    const second = await begin();
+    expect(threads()).toBe(0);
+    await store.commitBatch({
+      sectionId: s.id,
+      runId: second.id,
+      dataType: 'activities',
+      records: [activity(1)],
+      rejects: [],
+      cursor: '1',
+      rowsRead: 1,
+      keyFrom: '1',
+      keyTo: '1',
+    });
+    expect(threads()).toBe(1);
+    await store.finishRun(second.id, { status: 'succeeded' }, owner);
+    await gone();
+    // The last run read a row: the next one starts the thread again.
+    const third = await begin();
+    expect(threads()).toBe(1);
+    await store.finishRun(third.id, { status: 'succeeded' }, owner);
+    await store.close();
+    expect(threads()).toBe(0);
+  });
+
   it('fails the batches a dying writer thread held, and refuses the rest of their run', async () => {
     const dir = await tempDir();
     const script = join(dir, 'dying-writer.mjs');
