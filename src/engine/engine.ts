@@ -316,10 +316,13 @@ export class Engine {
   ): Promise<void> {
     const { section, totals } = streamed;
     await totals.commits.around(async () => {
+      /** Whether this run has handed a batch over (the key after which to read is its last key). */
+      let handed = false;
       for (;;) {
         if (options.signal?.aborted) break;
-        const read = await this.streamBatch(streamed, after);
+        const read = await this.streamBatch(streamed, handed ? after : null, after);
         if (read === undefined) break;
+        handed = true;
         const full = read.rows === section.batchSize;
         if (full && !streamed.plan.keyUnique) {
           await this.landTies(streamed, read.lastKey, read.lastGroup);
@@ -359,6 +362,8 @@ export class Engine {
    */
   private async streamBatch(
     parts: RunParts,
+    /** The last key of the run's batch before, or null for its first. */
+    lastBatchKey: string | null,
     after: string | null,
   ): Promise<{ rows: number; lastKey: string; lastGroup: SourceRow[] } | undefined> {
     const { section, source, plan, mapper } = parts;
@@ -403,7 +408,24 @@ export class Engine {
         continue;
       }
       if (rows === 0 || firstKey === undefined || lastKey === undefined) {
-        await batch.abort();
+        if (lastBatchKey === null) {
+          await batch.abort();
+          return undefined;
+        }
+        // The batch before was full and the run learns here that it was its last: an empty
+        // batch ends the run, and the store folds what it counted in that commit, on the
+        // writer behind the batches still committing, rather than in finishRun once they have
+        // (the benchmark's million rows end this way: their fold 0.4 s).
+        const { commit, queued } = batch.commit({
+          rejects,
+          cursor: undefined,
+          rowsRead: 0,
+          keyFrom: lastBatchKey,
+          keyTo: lastBatchKey,
+          lease: this.lease(),
+          last: true,
+        });
+        await this.handOver(parts, 0, commit, queued);
         return undefined;
       }
       const full = rows === section.batchSize;

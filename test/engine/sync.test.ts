@@ -575,6 +575,46 @@ describe('lookback, reset and failures', () => {
     expect(events).toEqual(Array.from({ length: 4 }, () => ['wait', 'ready', 'open']).flat());
   });
 
+  it('ends a run whose last batch was full with an empty batch that carries its fold', async () => {
+    await db.exec(`CREATE TABLE even (id INT PRIMARY KEY, email VARCHAR(50), action VARCHAR(10))`);
+    const values = Array.from({ length: 6 }, (_, i) => `(${i + 1}, 'u${i % 4}@x.io', 'a${i % 2}')`);
+    await db.exec(`INSERT INTO even VALUES ${values.join(',')}`);
+    await h.apply([activity('even', 'id')]);
+    // What the store holds as the run ends: folded already, or left for finishRun to fold.
+    const atFinish: Record<string, unknown>[] = [];
+    const engine = engineOn(
+      storeWith({
+        finishRun: async (...args: Parameters<Store['finishRun']>) => {
+          atFinish.push(
+            ...landed(`SELECT landed_id, folded_id,
+              (SELECT count(*) FROM endusers) AS endusers FROM sections`),
+          );
+          return h.store.finishRun(...args);
+        },
+      }),
+    );
+    try {
+      // Batches of 3: two full ones, then an empty read.
+      const [result] = await engine.runAll({ section: 'even' });
+      expect(result).toMatchObject({ status: 'succeeded', rowsRead: 6, landed: 6, cursor: '6' });
+      const [again] = await engine.runAll({ section: 'even' });
+      expect(again).toMatchObject({ status: 'succeeded', rowsRead: 0, landed: 0, cursor: '6' });
+    } finally {
+      await engine.close();
+    }
+    expect(atFinish).toEqual([
+      { landed_id: 6, folded_id: 6, endusers: 4 },
+      { landed_id: 6, folded_id: 6, endusers: 4 },
+    ]);
+    expect(
+      landed('SELECT rows_read, landed, key_from, key_to, cursor FROM runs ORDER BY id'),
+    ).toEqual([
+      { rows_read: 6, landed: 6, key_from: '1', key_to: '6', cursor: '6' },
+      { rows_read: 0, landed: 0, key_from: null, key_to: null, cursor: '6' },
+    ]);
+    expect(landed('SELECT sum(activity_count) AS n FROM endusers')).toEqual([{ n: 6 }]);
+  });
+
   it('hands the store two batches ahead of the one committing, one when batches pass 10,000 rows', async () => {
     await db.exec(`CREATE TABLE deep (id INT PRIMARY KEY, email VARCHAR(50), action VARCHAR(10))`);
     await db.exec(`INSERT INTO deep SELECT seq, CONCAT('u', seq % 50, '@x.io'), 'a'
