@@ -173,11 +173,16 @@ export class Engine {
   async runSection(section: StoredSection, options: RunOptions = {}): Promise<SectionResult> {
     const { store } = this.options;
     const started = Date.now();
+    const peek = options.onProgress === undefined ? this.peek(section) : undefined;
+    // One turn of the event loop: the pool hands the peek its connection and the query leaves
+    // before the store's synchronous start of the run.
+    if (peek !== undefined) await new Promise((resolve) => setImmediate(resolve));
     const begun = await store.beginRun(section.id, options.trigger ?? 'cli', {
       owner: this.owner,
       ttlMs: this.lockTtlMs,
     });
     if (begun === undefined) {
+      await peek?.rows;
       return {
         ...skipped(section, 'another process is running this section'),
         errorCode: 'SECTION_LOCKED',
@@ -198,7 +203,9 @@ export class Engine {
         const sink = await this.sinkOf(section, options.signal);
         // Leftovers of an earlier run go first: the outbox is delivered in order.
         if (sink) await this.deliver(section, sink);
-        await this.catchUp(section, run, source, cached, options, started, sink);
+        // Nothing after the cursor the run began at (as MySQL answered the peek): caught up.
+        const idle = peek !== undefined && peek.after === run.cursor && (await peek.rows) === 0;
+        if (!idle) await this.catchUp(section, run, source, cached, options, started, sink);
         run = await store.finishRun(run.id, { status: 'succeeded' }, this.owner);
         released = true;
       } catch (err) {
@@ -620,6 +627,29 @@ export class Engine {
         rowsPerSec: t.rowsRead / seconds,
       });
     };
+  }
+
+  /**
+   * For a section this engine has read before (its source and plan cached, no lookback): how
+   * many rows MySQL has after the section's cursor as it was listed (0 or 1), asked before the run
+   * begins, so that the round trip of a tick with nothing new overlaps the store's start of the
+   * run instead of following it. The run uses the answer only when it began at that cursor (read
+   * under its lock); -1 when the peek failed (the run then reads, and meets the error itself).
+   */
+  private peek(
+    section: StoredSection,
+  ): { after: string | null; rows: Promise<number> } | undefined {
+    if (section.lookback !== undefined) return undefined;
+    const cached = this.plans.get(section.id);
+    const source = this.sources.get(section.integration);
+    if (cached === undefined || cached.updatedAt !== section.updatedAt || source === undefined) {
+      return undefined;
+    }
+    const after = section.cursor;
+    const rows = source
+      .then((s) => s.streamAfter(cached.plan, after, 1, 1, () => undefined))
+      .catch(() => -1);
+    return { after, rows };
   }
 
   private async plan(

@@ -615,6 +615,59 @@ describe('lookback, reset and failures', () => {
     expect(landed('SELECT sum(activity_count) AS n FROM endusers')).toEqual([{ n: 6 }]);
   });
 
+  it('asks MySQL before a run begins whether anything is new, and reads only when something is', async () => {
+    await db.exec(`CREATE TABLE ticks (id INT PRIMARY KEY, email VARCHAR(50), action VARCHAR(10))`);
+    await db.exec(`INSERT INTO ticks VALUES (1, 'a@x.io', 'a'), (2, 'b@x.io', 'a')`);
+    await h.apply([activity('ticks', 'id', { batchSize: 5 })]);
+    let opened = 0;
+    const engine = engineOn(
+      storeWith({
+        openBatch: (head: BatchHead): BatchStream => {
+          opened++;
+          return h.store.openBatch(head);
+        },
+      }),
+    );
+    const listed = async () => {
+      const found = (await h.store.listSections()).find((s) => s.name === 'ticks');
+      if (found === undefined) throw new Error('no section');
+      return found;
+    };
+    try {
+      const stale = await listed();
+      // The first run has nothing cached to ask with: it reads (one short batch).
+      expect(await engine.runSection(stale)).toMatchObject({ landed: 2, cursor: '2' });
+      expect(opened).toBe(1);
+      // Caught up: MySQL said nothing is after the cursor before the run began; no batch opens.
+      expect(await engine.runSection(await listed())).toMatchObject({ rowsRead: 0, cursor: '2' });
+      expect(opened).toBe(1);
+      // A section as listed before the first run: its cursor is not the run's, so the run reads.
+      expect(await engine.runSection(stale)).toMatchObject({ rowsRead: 0, cursor: '2' });
+      expect(opened).toBe(2);
+      // New rows: the peek finds one and the run reads them all.
+      await db.exec(`INSERT INTO ticks VALUES (3, 'c@x.io', 'a'), (4, 'd@x.io', 'a')`);
+      expect(await engine.runSection(await listed())).toMatchObject({
+        rowsRead: 2,
+        landed: 2,
+        cursor: '4',
+      });
+      expect(opened).toBe(3);
+      // Reset after the section was listed: nothing is after its listed cursor, but the run
+      // begins at the start, and reads the rows again (landing none twice).
+      const beforeReset = await listed();
+      await h.store.setCursor(beforeReset.id, null);
+      expect(await engine.runSection(beforeReset)).toMatchObject({
+        rowsRead: 4,
+        landed: 0,
+        cursor: '4',
+      });
+      expect(opened).toBe(4);
+    } finally {
+      await engine.close();
+    }
+    expect(landed('SELECT count(*) AS n FROM activities')).toEqual([{ n: 4 }]);
+  });
+
   it('hands the store two batches ahead of the one committing, one when batches pass 10,000 rows', async () => {
     await db.exec(`CREATE TABLE deep (id INT PRIMARY KEY, email VARCHAR(50), action VARCHAR(10))`);
     await db.exec(`INSERT INTO deep SELECT seq, CONCAT('u', seq % 50, '@x.io'), 'a'
