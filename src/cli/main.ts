@@ -228,7 +228,7 @@ Exit codes: 0 done, 1 a run or connection failed, 2 bad input (nothing changed).
               : opts.json
                 ? 'off'
                 : 'lines';
-          const progress = progressReporter(mode);
+          const progress = await progressReporter(mode);
           const engine = ctx.engine();
           let results: SectionResult[];
           try {

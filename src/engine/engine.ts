@@ -173,7 +173,7 @@ export class Engine {
   async runSection(section: StoredSection, options: RunOptions = {}): Promise<SectionResult> {
     const { store } = this.options;
     const started = Date.now();
-    const peek = options.onProgress === undefined ? this.peek(section) : undefined;
+    const peek = this.peek(section);
     // One turn of the event loop: the pool hands the peek its connection and the query leaves
     // before the store's synchronous start of the run.
     if (peek !== undefined) await new Promise((resolve) => setImmediate(resolve));
