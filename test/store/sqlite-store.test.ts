@@ -112,6 +112,20 @@ describe('SQLite store', () => {
     for (const dir of dirs.splice(0)) await rm(dir, { recursive: true, force: true });
   });
 
+  /** A store committing through the writer thread, in a temp dir, with one activities section. */
+  async function threadStore(name: string) {
+    const dataDir = await tempDir();
+    const store = await openStore({
+      dataDir,
+      writer: 'thread',
+      writerThreadUrl: BUILT_WRITER_THREAD,
+    });
+    await store.applyConfig(integration(), [section(name)]);
+    const [s] = await store.listSections();
+    if (s === undefined) throw new Error('no section');
+    return { dataDir, store, s };
+  }
+
   it("reads by key: landed rows by their id range, not the section index; a merge's pairs by (action, ident)", async () => {
     // Without `+section_id`, SQLite takes the (section_id, row_id) index: every row the section
     // ever landed, then a sort. Checked on a store with rows in it, as the planner sees one.
@@ -242,15 +256,7 @@ describe('SQLite store', () => {
   });
 
   it("checkpoints the writer thread's WAL on its own connection as batches land", async () => {
-    const dataDir = await tempDir();
-    const store = await openStore({
-      dataDir,
-      writer: 'thread',
-      writerThreadUrl: BUILT_WRITER_THREAD,
-    });
-    await store.applyConfig(integration(), [section('events')]);
-    const [s] = await store.listSections();
-    if (s === undefined) throw new Error('no section');
+    const { dataDir, store, s } = await threadStore('events');
     const run = await store.startRun(s.id, 'manual');
     /** The WAL's last frame and the frames copied into the database (wal-index header, native order). */
     const wal = async () => {
@@ -289,17 +295,9 @@ describe('SQLite store', () => {
   });
 
   it('starts the writer thread as a run begins when the last one read rows, not after an idle one', async () => {
-    const dataDir = await tempDir();
-    const store = await openStore({
-      dataDir,
-      writer: 'thread',
-      writerThreadUrl: BUILT_WRITER_THREAD,
-    });
+    const { store, s } = await threadStore('events');
     const threads = () => (store as unknown as { writerThreads: number }).writerThreads;
     const gone = () => until('the retired thread exits', () => threads() === 0, 5_000);
-    await store.applyConfig(integration(), [section('events')]);
-    const [s] = await store.listSections();
-    if (s === undefined) throw new Error('no section');
     const owner = { id: 'test', host: 'here', pid: process.pid };
     const begin = async () => {
       const run = await store.beginRun(s.id, 'manual', { owner, ttlMs: 60_000 });
@@ -512,18 +510,11 @@ console.log(JSON.stringify({ main: getHeapStatistics().heap_size_limit, writer: 
 
   it("lets go of its writer thread when a run ends (the process's threads, from /proc)", async () => {
     const threads = async () => (await readdir('/proc/self/task')).length;
-    const dataDir = await tempDir();
-    const store = await openStore({
-      dataDir,
-      writer: 'thread',
-      writerThreadUrl: BUILT_WRITER_THREAD,
-    });
-    await store.applyConfig(integration(), [section('s')]);
-    const [s] = await store.listSections();
+    const { store, s } = await threadStore('s');
     const before = await threads();
-    const run = await store.startRun(s?.id ?? 0, 'manual');
+    const run = await store.startRun(s.id, 'manual');
     const stream = store.openBatch({
-      sectionId: s?.id ?? 0,
+      sectionId: s.id,
       runId: run.id,
       dataType: 'activities',
     });
