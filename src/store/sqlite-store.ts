@@ -769,8 +769,9 @@ class SqliteStore implements Store {
 
   /**
    * Checkpoints the WAL on this connection once the writer thread has committed batches of
-   * CHECKPOINT_ROWS rows since the last time (the writer's own checkpoints wait for WRITER_WAL_AUTOCHECKPOINT). Not
-   * inside a transaction of this connection's; a checkpoint that fails is left to the next one.
+   * CHECKPOINT_ROWS rows since the last time (the writer's own checkpoints wait for
+   * WRITER_WAL_AUTOCHECKPOINT pages). Not inside a transaction of this connection's; a
+   * checkpoint that fails is left to the next one.
    */
   #checkpointAfter(rows: number): void {
     if (this.#writer.kind !== 'thread') return;

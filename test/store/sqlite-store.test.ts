@@ -258,7 +258,7 @@ describe('SQLite store', () => {
   it("checkpoints the writer thread's WAL on its own connection as batches land", async () => {
     const { dataDir, store, s } = await threadStore('events');
     const run = await store.startRun(s.id, 'manual');
-    /** The WAL's last frame and the frames copied into the database (wal-index header, native order). */
+    /** The WAL's last frame and the frames copied into the database (wal-index header). */
     const wal = async () => {
       const shm = await readFile(join(dataDir, 'sluice.db-shm'));
       const view = new DataView(shm.buffer, shm.byteOffset, shm.byteLength);
