@@ -323,13 +323,10 @@ export class Engine {
   ): Promise<void> {
     const { section, totals } = streamed;
     await totals.commits.around(async () => {
-      /** Whether this run has handed a batch over (the key after which to read is its last key). */
-      let handed = false;
-      for (;;) {
+      for (let first = true; ; first = false) {
         if (options.signal?.aborted) break;
-        const read = await this.streamBatch(streamed, handed ? after : null, after);
+        const read = await this.streamBatch(streamed, after, first);
         if (read === undefined) break;
-        handed = true;
         const full = read.rows === section.batchSize;
         if (full && !streamed.plan.keyUnique) {
           await this.landTies(streamed, read.lastKey, read.lastGroup);
@@ -369,9 +366,9 @@ export class Engine {
    */
   private async streamBatch(
     parts: RunParts,
-    /** The last key of the run's batch before, or null for its first. */
-    lastBatchKey: string | null,
     after: string | null,
+    /** Whether this is the run's first batch (else `after` is the last key of the one before). */
+    first: boolean,
   ): Promise<{ rows: number; lastKey: string; lastGroup: SourceRow[] } | undefined> {
     const { section, source, plan, mapper } = parts;
     const { store } = this.options;
@@ -415,7 +412,7 @@ export class Engine {
         continue;
       }
       if (rows === 0 || firstKey === undefined || lastKey === undefined) {
-        if (lastBatchKey === null) {
+        if (first || after === null) {
           await batch.abort();
           return undefined;
         }
@@ -427,8 +424,8 @@ export class Engine {
           rejects,
           cursor: undefined,
           rowsRead: 0,
-          keyFrom: lastBatchKey,
-          keyTo: lastBatchKey,
+          keyFrom: after,
+          keyTo: after,
           lease: this.lease(),
           last: true,
         });
